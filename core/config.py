@@ -1,0 +1,86 @@
+"""One frozen config for a training run, and the seed tutorials' recipes as presets."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+DATASETS = ("digits", "mnist", "fashion-mnist")
+MODELS = ("softmax", "mlp", "cnn")
+OPTIMIZERS = ("sgd", "adam")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+# Bounds the UI and CLI enforce; values outside them are refused with a message, not clamped.
+LIMITS = {
+    "lr": (1e-5, 10.0),
+    "batch_size": (1, 4096),
+    "epochs": (1, 100),
+    "val_fraction": (0.0, 0.9),
+    "train_subset": (0, 60_000),  # 0 = use every training image
+    "seed": (0, 2**31 - 1),
+    "hidden": (8, 1024),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = "digits"  # embedded 8x8 set: needs no files, trains in about a second
+    model: str = "softmax"  # softmax regression from scratch; "mlp" and "cnn" use autograd
+    optimizer: str = "sgd"  # "sgd" is the hand-written step; "adam" is torch.optim.Adam
+    lr: float = 0.1  # d2l's softmax-from-scratch value
+    batch_size: int = 256  # d2l's value
+    epochs: int = 10  # d2l's value
+    val_fraction: float = 0.0  # share of the training set held out for validation (mnist-logreg: 0.2)
+    train_subset: int = 0  # train on only this many images (0 = all): a quick look on a slow laptop
+    seed: int = 0  # same config + same seed => the same loss curve, batch for batch
+    device: str = "auto"  # auto picks cuda, then mps, then cpu
+    hidden: int = 256  # MLP hidden units (ignored by the other models)
+
+    def errors(self) -> list[str]:
+        """Every reason this config cannot run, as sentences a student can act on."""
+        out = []
+        for name, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
+                              ("device", DEVICES)):
+            if getattr(self, name) not in allowed:
+                out.append(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                out.append(f"{name} must be a number (got {value!r}).")
+            elif not lo <= value <= hi:
+                out.append(f"{name} must be between {lo:g} and {hi:g} (got {value:g}).")
+        for name in ("batch_size", "epochs", "train_subset", "seed", "hidden"):
+            if isinstance(getattr(self, name), float):
+                out.append(f"{name} must be a whole number (got {getattr(self, name)!r}).")
+        return out
+
+    def validate(self) -> "TrainConfig":
+        """Return self, or raise ValueError naming every problem."""
+        problems = self.errors()
+        if problems:
+            raise ValueError(" ".join(problems))
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a dict, ignoring unknown keys (e.g. from an older checkpoint)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def with_(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+# The seed tutorials' recipes. Their published figures are asserted in tests/test_presets_real.py.
+PRESETS: dict[str, TrainConfig] = {
+    # d2l 3.6 softmax from scratch: test acc ~0.83; d2l asserts train loss < 0.5, train/test acc > 0.7
+    "d2l-softmax": TrainConfig(dataset="fashion-mnist", model="softmax", optimizer="sgd", lr=0.1,
+                               batch_size=256, epochs=10),
+    # the LeNet-like seed CNN with Adam: test acc ~0.86 after 2 epochs
+    "seed-cnn": TrainConfig(dataset="fashion-mnist", model="cnn", optimizer="adam", lr=0.01,
+                            batch_size=100, epochs=2),
+    # logistic regression on MNIST with a 20 % validation split: validation acc > 0.80
+    "mnist-logreg": TrainConfig(dataset="mnist", model="softmax", optimizer="sgd", lr=0.001,
+                                batch_size=100, epochs=5, val_fraction=0.2),
+}

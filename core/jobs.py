@@ -1,0 +1,329 @@
+"""Background training: TrainingJob (a thread over train(cfg)) and JobManager (cap, queue, reaper).
+
+Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy taken under a lock.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import torch
+
+from core.config import TrainConfig
+from core.train import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped, train
+
+QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
+FINISHED = (DONE, STOPPED, FAILED)
+CORES = os.cpu_count() or 1
+MAX_POINTS = 4000  # per-batch series are thinned by 2 whenever they grow past this
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a page needs about a job, copied at one instant."""
+    id: str
+    config: TrainConfig
+    state: str
+    nickname: str
+    queue_position: int | None  # 1 = next to start; None when not queued
+    message: str | None  # why it failed or stopped
+    started: Started | None
+    last_batch: BatchEnd | None
+    steps: tuple[int, ...]  # per-batch series (thinned for long runs)
+    losses: tuple[float, ...]
+    accuracies: tuple[float, ...]
+    epochs: tuple[EpochEnd, ...]  # only the latest keeps its weights and test probabilities
+    done: Done | None
+    submitted_at: float
+    started_at: float | None
+    finished_at: float | None
+    threads: int
+
+    @property
+    def progress(self) -> float:
+        """Fraction of all batches done, 0..1."""
+        if self.state == DONE:
+            return 1.0
+        if self.last_batch is None:
+            return 0.0
+        b = self.last_batch
+        return b.step / (b.batches * self.config.epochs)
+
+    @property
+    def latest_epoch(self) -> EpochEnd | None:
+        return self.epochs[-1] if self.epochs else None
+
+
+class TrainingJob:
+    """One training run on a thread of its own; stop() takes effect before the next batch."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, cfg: TrainConfig, nickname: str = "", max_runtime_s: float | None = None,
+                 on_finish: Callable[["TrainingJob"], None] | None = None,
+                 listeners: tuple[Callable[["TrainingJob", Event], None], ...] = ()):
+        self.id = f"job{next(self._ids)}-{os.urandom(3).hex()}"
+        self.config = cfg
+        self.nickname = nickname
+        self.max_runtime_s = max_runtime_s
+        self.released_at: float | None = None
+        self._on_finish = on_finish
+        self._listeners = listeners
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._finished = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = QUEUED
+        self._message: str | None = None
+        self._stop_reason: str | None = None
+        self._started: Started | None = None
+        self._last_batch: BatchEnd | None = None
+        self._steps: list[int] = []
+        self._losses: list[float] = []
+        self._accs: list[float] = []
+        self._stride = 1
+        self._epochs: list[EpochEnd] = []
+        self._done: Done | None = None
+        self._threads = 0
+        self.queue_position: Callable[[], int | None] = lambda: None
+        self.submitted_at = time.time()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+
+    # ------------------------------------------------------------------ control
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def start(self, threads: int = 1) -> None:
+        """Run on a new daemon thread using `threads` intra-op threads."""
+        with self._lock:
+            if self._state != QUEUED or self._thread is not None:
+                return
+            self._state, self._threads, self.started_at = RUNNING, threads, time.time()
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+        self._thread.start()
+
+    def stop(self, reason: str = "Stopped by request.") -> None:
+        """Ask the job to stop; a queued job is cancelled at once."""
+        with self._lock:
+            self._stop_reason = self._stop_reason or reason
+            if self._state == QUEUED:
+                self._finish_locked(STOPPED, reason)
+        self._stop.set()
+        if self._state == STOPPED and self._thread is None:
+            self._notify_finish()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has finished (or been cancelled); True if it has."""
+        return self._finished.wait(timeout)
+
+    # ------------------------------------------------------------------ worker
+    def _run(self) -> None:
+        torch.set_num_threads(self._threads)  # affects this thread only
+        try:
+            for event in train(self.config, self._stop):
+                self._record(event)
+                if (self.max_runtime_s is not None and self.started_at is not None
+                        and time.time() - self.started_at > self.max_runtime_s):
+                    self._stop_reason = self._stop_reason or (
+                        f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s.")
+                    self._stop.set()
+        except Exception as e:  # a bug or a bad environment must fail this job alone
+            traceback.print_exc()
+            self._record(Failed(f"Training crashed: {type(e).__name__}: {e}"))
+        finally:
+            with self._lock:
+                if self._state == RUNNING:  # the iterator ended without a final event
+                    self._finish_locked(FAILED, "Training ended unexpectedly.")
+            self._notify_finish()
+
+    def _record(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, BatchEnd):
+                self._last_batch = event
+                if event.step % self._stride == 0:
+                    self._steps.append(event.step)
+                    self._losses.append(event.loss)
+                    self._accs.append(event.accuracy)
+                    if len(self._steps) > MAX_POINTS:
+                        self._steps, self._losses, self._accs = self._steps[1::2], self._losses[1::2], self._accs[1::2]
+                        self._stride *= 2
+            elif isinstance(event, EpochEnd):
+                if self._epochs:  # only the newest epoch keeps its heavy payload
+                    self._epochs[-1] = replace(self._epochs[-1], weights=None, test_probs=None)
+                self._epochs.append(event)
+            elif isinstance(event, Started):
+                self._started = event
+            elif isinstance(event, Done):
+                self._done = event
+                self._finish_locked(DONE, None)
+            elif isinstance(event, Failed):
+                self._finish_locked(FAILED, event.message)
+            elif isinstance(event, Stopped):
+                self._finish_locked(STOPPED, self._stop_reason or event.reason)
+        for listener in self._listeners:
+            try:
+                listener(self, event)
+            except Exception:  # a broken listener (e.g. a full disk) must not kill training
+                traceback.print_exc()
+
+    def _finish_locked(self, state: str, message: str | None) -> None:
+        if self._state in FINISHED:
+            return
+        self._state, self._message, self.finished_at = state, message, time.time()
+
+    def _notify_finish(self) -> None:
+        if self._finished.is_set():
+            return
+        self._finished.set()
+        if self._on_finish:
+            self._on_finish(self)
+
+    # ------------------------------------------------------------------ reading
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return Snapshot(self.id, self.config, self._state, self.nickname,
+                            self.queue_position() if self._state == QUEUED else None, self._message,
+                            self._started, self._last_batch, tuple(self._steps), tuple(self._losses),
+                            tuple(self._accs), tuple(self._epochs), self._done, self.submitted_at,
+                            self.started_at, self.finished_at, self._threads)
+
+
+class JobManager:
+    """A process-wide cap on concurrent jobs, a visible FIFO queue, a runtime limit and a reaper.
+
+    Each job gets cores // (jobs running when it starts) intra-op threads, so a lone job uses every core
+    and concurrent jobs share them instead of oversubscribing.
+    """
+
+    def __init__(self, cap: int | None = None, max_runtime_s: float | None = 3600, grace_s: float = 120,
+                 keep_finished: int = 256, reap_every_s: float = 5.0,
+                 listeners: tuple[Callable[[TrainingJob, Event], None], ...] = ()):
+        self.cap = max(1, cap if cap is not None else CORES)
+        self.max_runtime_s = max_runtime_s
+        self.grace_s = grace_s
+        self.keep_finished = keep_finished
+        self.reap_every_s = reap_every_s
+        self.listeners = listeners
+        self._lock = threading.RLock()
+        self._jobs: dict[str, TrainingJob] = {}
+        self._queue: list[TrainingJob] = []
+        self._running: set[TrainingJob] = set()
+        self._closed = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self.peak_running = 0
+
+    def submit(self, cfg: TrainConfig, nickname: str = "") -> TrainingJob:
+        """Queue a job; it starts as soon as a slot is free (at once if one is)."""
+        job = TrainingJob(cfg, nickname, self.max_runtime_s, self._finished, self.listeners)
+        job.queue_position = lambda: self._position(job)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._queue.append(job)
+            self._ensure_reaper()
+        self._dispatch()
+        return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(job_id) if job_id else None
+
+    def jobs(self) -> list[TrainingJob]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"running": len(self._running), "queued": len(self._queue), "cap": self.cap,
+                    "kept": len(self._jobs)}
+
+    def release(self, job: TrainingJob) -> None:
+        """The session that owned this job is gone: stop it after the grace period, then forget it."""
+        job.released_at = time.time()
+
+    def reclaim(self, job: TrainingJob) -> None:
+        """The session came back before the grace period ran out."""
+        job.released_at = None
+
+    def stop_all(self) -> None:
+        for job in self.jobs():
+            job.stop("Stopped: the server is shutting down.")
+
+    def close(self) -> None:
+        self._closed.set()
+        self.stop_all()
+
+    # ------------------------------------------------------------------ internals
+    def _position(self, job: TrainingJob) -> int | None:
+        with self._lock:
+            return self._queue.index(job) + 1 if job in self._queue else None
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            self._queue = [j for j in self._queue if j.state == "queued"]
+            while self._queue and len(self._running) < self.cap:
+                job = self._queue.pop(0)
+                self._running.add(job)
+                self.peak_running = max(self.peak_running, len(self._running))
+                job.start(threads=max(1, CORES // len(self._running)))
+
+    def _finished(self, job: TrainingJob) -> None:
+        with self._lock:
+            self._running.discard(job)
+            if job in self._queue:
+                self._queue.remove(job)
+        self._dispatch()
+
+    def reap(self, now: float | None = None) -> int:
+        """Stop released jobs past their grace period and forget old finished ones; returns how many stopped."""
+        now = time.time() if now is None else now
+        stopped = 0
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            if job.released_at is not None and now - job.released_at >= self.grace_s:
+                if job.state not in FINISHED:
+                    job.stop("Stopped: its browser tab was closed.")
+                    stopped += 1
+                elif job.wait(0):
+                    with self._lock:
+                        self._jobs.pop(job.id, None)
+        with self._lock:
+            done = [j for j in self._jobs.values() if j.state in FINISHED]
+            for job in sorted(done, key=lambda j: j.finished_at or 0)[:max(0, len(done) - self.keep_finished)]:
+                del self._jobs[job.id]
+        return stopped
+
+    def _ensure_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._reaper = threading.Thread(target=self._reap_loop, name="job-reaper", daemon=True)
+            self._reaper.start()
+
+    def _reap_loop(self) -> None:
+        while not self._closed.wait(self.reap_every_s):
+            try:
+                self.reap()
+            except Exception:
+                traceback.print_exc()
+
+
+_default: JobManager | None = None
+_default_lock = threading.Lock()
+
+
+def default_manager() -> JobManager:
+    """The process-wide manager; JOB_CAP, JOB_MAX_RUNTIME_S and JOB_GRACE_S override its defaults."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            env = os.environ
+            _default = JobManager(cap=int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
+                                  max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
+                                  grace_s=float(env.get("JOB_GRACE_S", 120)))
+        return _default

@@ -1,0 +1,39 @@
+"""Shared fixtures. Real-data tests read $DATA_DIR; in CI (CI=true) a missing dataset fails instead of skipping."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core import data as D  # noqa: E402
+
+
+def _real_dir(name: str) -> Path | None:
+    root = os.environ.get("DATA_DIR")
+    if not root:
+        return None
+    return Path(root) if D.find_files(name, Path(root)) else None
+
+
+def require_real(name: str) -> Path:
+    """The DATA_DIR holding `name`, or skip (fail under CI, where the data must be there)."""
+    found = _real_dir(name)
+    if found is None:
+        why = f"real {name} files not found under DATA_DIR={os.environ.get('DATA_DIR')!r}"
+        if os.environ.get("CI"):
+            pytest.fail(why + " (CI must run real-data tests)")
+        pytest.skip(why)
+    return found
+
+
+@pytest.fixture
+def real_fashion():
+    return D.load("fashion-mnist", require_real("fashion-mnist"), allow_download=False)
+
+
+@pytest.fixture
+def real_mnist():
+    return D.load("mnist", require_real("mnist"), allow_download=False)

@@ -1,0 +1,139 @@
+import threading
+import time
+
+import pytest
+
+import core.jobs as J
+from core.config import TrainConfig
+from core.train import Failed
+
+CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
+SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to stop or queue behind
+
+
+def test_eight_jobs_finish_and_never_exceed_the_cap():
+    mgr = J.JobManager(cap=2)
+    running_seen = []
+    lock = threading.Lock()
+
+    def watch(job, event):
+        with lock:
+            running_seen.append(mgr.counts()["running"])
+
+    mgr.listeners = (watch,)
+    jobs = [mgr.submit(CFG.with_(seed=i, model=("softmax", "mlp")[i % 2])) for i in range(8)]
+    queued = [j.snapshot().queue_position for j in jobs]
+    assert queued[:2] == [None, None] and queued[2:] == [1, 2, 3, 4, 5, 6]
+    for j in jobs:
+        assert j.wait(120), j.snapshot().state
+    snaps = [j.snapshot() for j in jobs]
+    assert [s.state for s in snaps] == ["done"] * 8
+    assert all(s.done.test_acc > 0.8 for s in snaps)
+    assert max(running_seen) <= 2 and mgr.peak_running == 2
+    assert mgr.counts()["running"] == 0 and mgr.counts()["queued"] == 0
+    mgr.close()
+
+
+def test_stop_takes_effect_within_a_batch_and_frees_the_slot():
+    mgr = J.JobManager(cap=1)
+    job = mgr.submit(SLOW)
+    waiting = mgr.submit(CFG)
+    while job.snapshot().last_batch is None:
+        time.sleep(0.01)
+    assert waiting.snapshot().state == "queued" and waiting.snapshot().queue_position == 1
+    t = time.time()
+    job.stop()
+    assert job.wait(5) and time.time() - t < 2
+    s = job.snapshot()
+    assert s.state == "stopped" and s.message == "Stopped by request."
+    assert s.last_batch.step < 7500
+    assert waiting.wait(60) and waiting.snapshot().state == "done"
+    mgr.close()
+
+
+def test_a_queued_job_can_be_cancelled():
+    mgr = J.JobManager(cap=1)
+    first = mgr.submit(SLOW)
+    second = mgr.submit(CFG)
+    second.stop()
+    assert second.wait(1) and second.snapshot().state == "stopped"
+    first.stop()
+    assert first.wait(5)
+    assert mgr.counts()["queued"] == 0
+    mgr.close()
+
+
+def test_a_crashing_job_fails_alone(monkeypatch):
+    real_train = J.train
+
+    def flaky(cfg, stop=None):
+        for i, event in enumerate(real_train(cfg, stop)):
+            if cfg.seed == 666 and i == 5:
+                raise RuntimeError("disk on fire")
+            yield event
+
+    monkeypatch.setattr(J, "train", flaky)
+    mgr = J.JobManager(cap=2)
+    jobs = [mgr.submit(CFG.with_(seed=s)) for s in (1, 666, 2, 3)]
+    for j in jobs:
+        assert j.wait(60)
+    states = [j.snapshot().state for j in jobs]
+    assert states == ["done", "failed", "done", "done"]
+    assert "disk on fire" in jobs[1].snapshot().message
+    assert len(jobs[1].snapshot().losses) >= 1  # its curve so far is kept
+    mgr.close()
+
+
+def test_diverging_job_is_failed_with_the_reason():
+    mgr = J.JobManager(cap=1)
+    job = mgr.submit(CFG.with_(model="mlp", optimizer="adam", lr=3.0, epochs=5))
+    assert job.wait(60)
+    s = job.snapshot()
+    assert s.state == "failed" and "learning rate" in s.message and s.losses
+    mgr.close()
+
+
+def test_max_runtime_stops_a_job_with_a_message():
+    mgr = J.JobManager(cap=1, max_runtime_s=0.3)
+    job = mgr.submit(SLOW)
+    assert job.wait(10)
+    s = job.snapshot()
+    assert s.state == "stopped" and "limit of 0.3 s" in s.message
+    mgr.close()
+
+
+def test_released_job_is_stopped_after_the_grace_period_and_forgotten():
+    mgr = J.JobManager(cap=2, grace_s=30, reap_every_s=3600)
+    kept, gone = mgr.submit(SLOW), mgr.submit(SLOW)
+    mgr.release(gone)
+    assert mgr.reap() == 0  # still inside the grace period
+    assert mgr.reap(now=time.time() + 31) == 1
+    assert gone.wait(5) and gone.snapshot().state == "stopped"
+    assert "tab was closed" in gone.snapshot().message
+    assert kept.state == "running"
+    mgr.reap(now=time.time() + 31)
+    assert mgr.get(gone.id) is None and mgr.get(kept.id) is kept
+    mgr.reclaim(kept)
+    kept.stop()
+    assert kept.wait(5)
+    mgr.close()
+
+
+def test_long_runs_keep_a_bounded_thinned_curve(monkeypatch):
+    monkeypatch.setattr(J, "MAX_POINTS", 100)
+    job = J.TrainingJob(CFG.with_(batch_size=4, epochs=1))  # 375 steps
+    job.start()
+    assert job.wait(60)
+    s = job.snapshot()
+    assert len(s.steps) <= 101 and s.steps == tuple(sorted(s.steps))
+    assert s.steps[-1] > 300 and s.last_batch.step == 375
+
+
+def test_snapshot_keeps_weights_only_on_the_latest_epoch():
+    job = J.TrainingJob(CFG.with_(epochs=3))
+    job.start()
+    assert job.wait(60)
+    s = job.snapshot()
+    assert [e.weights is None for e in s.epochs] == [True, True, False]
+    assert s.epochs[-1].test_probs.shape == (297, 10)
+    assert s.progress == 1.0

@@ -1,0 +1,149 @@
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from core.config import PRESETS, TrainConfig
+from core.train import BatchEnd, Done, EpochEnd, Failed, Started, Stopped, train
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+FAST = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
+
+
+def losses(cfg):
+    return [e.loss for e in train(cfg) if isinstance(e, BatchEnd)]
+
+
+def test_event_stream_shape_and_learning():
+    events = list(train(FAST))
+    assert isinstance(events[0], Started) and isinstance(events[-1], Done)
+    start = events[0]
+    assert start.n_train == 1500 and start.batches_per_epoch == 24 and start.classes[3] == "3"
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert len(batches) == 3 * 24 and [e.epoch for e in epochs] == [1, 2, 3]
+    assert all(b.examples_per_s > 0 and b.eta_s >= 0 for b in batches)
+    assert epochs[-1].eta_s == 0 and epochs[0].val_acc is None
+    done = events[-1]
+    assert done.test_acc > 0.85 and done.probs.shape == (297, 10) and done.labels.shape == (297,)
+    assert done.predictions.shape == (297,)
+    assert abs(float(done.probs.sum(1).mean()) - 1) < 1e-5
+    assert epochs[-1].train_loss < epochs[0].train_loss
+
+
+@pytest.mark.parametrize("model,opt", [("softmax", "sgd"), ("softmax", "adam"), ("mlp", "sgd"), ("cnn", "adam")])
+def test_same_config_and_seed_give_identical_curve(model, opt):
+    cfg = FAST.with_(model=model, optimizer=opt, lr=0.01 if opt == "adam" else 0.1, epochs=1)
+    a, b = losses(cfg), losses(cfg)
+    assert a == b and len(a) == 24
+    assert losses(cfg.with_(seed=1)) != a
+
+
+def test_every_model_learns_digits():
+    for model, opt, lr in (("mlp", "sgd", 0.5), ("cnn", "adam", 0.01)):
+        done = list(train(FAST.with_(model=model, optimizer=opt, lr=lr, epochs=4)))[-1]
+        assert isinstance(done, Done) and done.test_acc > 0.85, (model, done)
+
+
+def test_validation_split_and_subset():
+    events = list(train(FAST.with_(val_fraction=0.2, train_subset=100, epochs=1)))
+    assert events[0].n_train == 100 and events[0].n_val == 300
+    epoch = next(e for e in events if isinstance(e, EpochEnd))
+    assert 0 <= epoch.val_acc <= 1 and epoch.val_loss > 0
+
+
+def test_diverging_run_fails_with_a_learning_rate_message():
+    events = list(train(FAST.with_(lr=3.0, model="mlp", optimizer="adam", epochs=5)))
+    last = events[-1]
+    assert isinstance(last, Failed), last
+    assert "learning rate (3) is probably too high" in last.message and "try 0.3" in last.message
+    assert "Traceback" not in last.message
+    assert any(isinstance(e, BatchEnd) for e in events)  # the curve so far is there
+
+
+def test_divergence_rule():
+    from core.train import diverged
+    assert diverged(float("nan")) and diverged(float("inf")) and diverged(1e4)
+    assert not diverged(2.3) and not diverged(150.0)
+
+
+def test_bad_config_is_a_failed_event_not_an_exception():
+    last = list(train(FAST.with_(batch_size=0, lr=-1)))[-1]
+    assert isinstance(last, Failed) and "batch_size" in last.message and "lr" in last.message
+
+
+def test_missing_dataset_is_a_failed_event(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("core.data.SYSTEM_DIRS", {})
+    monkeypatch.setattr("core.data.download", lambda *a, **k: (_ for _ in ()).throw(
+        __import__("core.data").data.DatasetMissing("offline: put the four files in place")))
+    last = list(train(FAST.with_(dataset="mnist")))[-1]
+    assert isinstance(last, Failed) and "four files" in last.message
+
+
+def test_stop_ends_within_a_batch():
+    stop = threading.Event()
+    seen = 0
+    for e in train(FAST.with_(batch_size=1, epochs=2), stop):
+        if isinstance(e, BatchEnd):
+            seen += 1
+            if seen == 5:
+                stop.set()
+        last = e
+    assert isinstance(last, Stopped) and seen == 5
+
+
+def test_batch_size_larger_than_dataset_is_one_batch():
+    events = list(train(FAST.with_(batch_size=4096, epochs=1)))
+    assert events[0].batches_per_epoch == 1 and isinstance(events[-1], Done)
+
+
+def test_presets_are_the_seed_recipes():
+    d2l = PRESETS["d2l-softmax"]
+    assert (d2l.dataset, d2l.model, d2l.optimizer, d2l.lr, d2l.batch_size, d2l.epochs) == (
+        "fashion-mnist", "softmax", "sgd", 0.1, 256, 10)
+    cnn = PRESETS["seed-cnn"]
+    assert (cnn.model, cnn.optimizer, cnn.lr, cnn.batch_size, cnn.epochs) == ("cnn", "adam", 0.01, 100, 2)
+    lr = PRESETS["mnist-logreg"]
+    assert (lr.dataset, lr.lr, lr.batch_size, lr.val_fraction, lr.epochs) == ("mnist", 0.001, 100, 0.2, 5)
+    assert all(not p.errors() for p in PRESETS.values())
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def test_cli_prints_json_per_epoch_and_final():
+    r = _cli("--dataset", "digits", "--model", "softmax", "--lr", "0.5", "--batch-size", "64", "--epochs", "2",
+             "--optimizer", "sgd", "--seed", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x.get("epoch") for x in lines[:2]] == [1, 2]
+    assert lines[-1]["done"] and lines[-1]["test_acc"] > 0.8 and lines[-1]["train_s_per_epoch"] > 0
+    assert lines[-1]["config"]["seed"] == 3
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--lr", "-1"], "lr must be between"),
+    (["--lr", "abc"], "invalid float value"),
+    (["--batch-size", "0"], "batch_size must be between"),
+    (["--epochs", "1000"], "epochs must be between"),
+    (["--val-fraction", "0.95"], "val_fraction must be between"),
+    (["--model", "resnet"], "invalid choice"),
+    (["--preset", "nope"], "invalid choice"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_cli_bad_argument_is_one_line_and_exit_2(args, needle):
+    r = _cli(*args)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and needle in r.stderr and r.stdout == ""
+
+
+def test_cli_preset_with_override(monkeypatch):
+    r = _cli("--preset", "d2l-softmax", "--dataset", "digits", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    final = json.loads(r.stdout.splitlines()[-1])
+    assert final["config"]["lr"] == 0.1 and final["config"]["batch_size"] == 256
