@@ -28,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import mean
@@ -49,6 +50,12 @@ IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 PRESET_OF = {"softmax": "d2l-softmax", "cnn": "seed-cnn"}
 TARGETS = {"softmax": 20.0, "cnn": 3.0}  # wanted speed-up of core over the seed, per-epoch wall time
+NOISY = 1.5  # reference probes further apart than this factor mean the machine's speed changed mid-run
+
+# The seed code as written triggers two warnings: d2l's 4 workers on a machine with fewer cores, and
+# float() on a tensor that requires grad (d2l's Accumulator). Both are known; keep the table readable.
+warnings.filterwarnings("ignore", message="This DataLoader will create")
+warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True")
 
 
 @dataclass
@@ -65,6 +72,27 @@ class Timing:
     @property
     def mean_train_s(self) -> float:
         return mean(self.train_s)
+
+
+# ------------------------------------------------------------------------------------ noise check
+
+
+def reference_ms(reps: int = 200) -> float:
+    """Median ms of a fixed small workload (a batch gather, to-float and matmul): a speed probe.
+
+    Run before every side; if the probes differ a lot, the CPU was shared or throttled mid-run and
+    the ratios are not trustworthy.
+    """
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (10_000, 28, 28), dtype=torch.uint8, generator=g)
+    W = torch.randn(784, 10, generator=g)
+    times = []
+    for _ in range(reps):
+        idx = torch.randint(0, len(images), (256,), generator=g)
+        t = time.perf_counter()
+        _ = (images[idx].reshape(256, -1).float() / 255) @ W
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2] * 1000
 
 
 # ------------------------------------------------------------------------------------ data setup
@@ -300,6 +328,18 @@ def report(results: dict[str, dict[str, Timing]], machine: dict, epochs: int) ->
             print(f"  {model:<8} {side:<5} " + ", ".join(f"{s:.3f}" for s in t.epoch_s))
 
 
+def report_noise(probes: list[float]) -> None:
+    """Print the speed probes taken before each side; warn when they disagree."""
+    spread = max(probes) / min(probes)
+    print("\nspeed probe before each side, then at the end (ms, lower is faster): "
+          + ", ".join(f"{p:.3f}" for p in probes))
+    if spread > NOISY:
+        print(f"WARNING: probes differ {spread:.1f}x: the CPU was shared or throttled during the run; "
+              f"rerun on a quiet machine before trusting the ratios.")
+    else:
+        print(f"probes agree within {spread:.2f}x: the machine's speed looked steady.")
+
+
 def to_json(results: dict[str, dict[str, Timing]], machine: dict, epochs: int) -> dict:
     out: dict = {"machine": machine, "epochs": epochs, "models": {}}
     for model, sides in results.items():
@@ -350,21 +390,26 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     dataset = data.load("fashion-mnist", allow_download=False)  # once, outside every clock
     results: dict[str, dict[str, Timing]] = {}
+    probes: list[float] = []
     with tempfile.TemporaryDirectory(prefix="seed-fmnist-") as tmp:
         train_set, test_set = tv_fashion_mnist(make_torchvision_root(data_dir, Path(tmp)))
         seeds = {"softmax": seed_softmax, "cnn": seed_cnn}
         for model in args.models:
+            probes.append(reference_ms())
             print(f"[{model}] seed pipeline, {args.epochs} epoch(s)...", flush=True)
             seed = seeds[model](train_set, test_set, args.epochs)
+            probes.append(reference_ms())
             print(f"[{model}] core.train ({PRESET_OF[model]}), {args.epochs} epoch(s)...", flush=True)
             core = core_run(model, dataset, args.epochs)
             results[model] = {"seed": seed, "core": core}
+    probes.append(reference_ms())
     machine = machine_info()
     report(results, machine, args.epochs)
+    report_noise(probes)
     total = time.perf_counter() - t_start
     print(f"\ntotal benchmark time: {total:.1f} s")
     if args.json:
-        print(json.dumps(to_json(results, machine, args.epochs) | {"total_s": total}))
+        print(json.dumps(to_json(results, machine, args.epochs) | {"total_s": total, "probe_ms": probes}))
     return 0
 
 

@@ -273,6 +273,22 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
                time.perf_counter() - t0, cfg.epochs)
 
 
+def estimate_seconds(cfg: TrainConfig, n_train: int, size: int, probe_steps: int = 3) -> float:
+    """Rough training time of cfg on this machine: a few real steps on random images, scaled up."""
+    model = M.build(cfg.model, size, 10, cfg.hidden)
+    if isinstance(model, M.CNN):
+        model = model.to(memory_format=torch.channels_last)
+    step = make_step(model, cfg)
+    b = min(cfg.batch_size, max(n_train, 1))
+    X, y = torch.rand(b, 1, size, size), torch.randint(0, 10, (b,))
+    step(X, y)  # the first step pays one-off allocation costs
+    t = time.perf_counter()
+    for _ in range(probe_steps):
+        step(X, y)
+    per_step = (time.perf_counter() - t) / probe_steps
+    return per_step * math.ceil(n_train / b) * cfg.epochs
+
+
 # ---------------------------------------------------------------------------------------- CLI
 
 

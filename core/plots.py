@@ -1,0 +1,155 @@
+"""Plotly figure builders: pure functions from numbers to go.Figure, sized for a projector."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+FONT = dict(size=16)
+COLORS = {"train loss": "#1f77b4", "train acc": "#ff7f0e", "val acc": "#2ca02c", "test acc": "#d62728",
+          "val loss": "#9467bd", "test loss": "#8c564b"}
+MAX_LINE_POINTS = 2000
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
+    # a constant uirevision keeps the student's zoom and hidden traces across live refreshes
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
+                      title=dict(text=title, font=dict(size=20)) if title else None, uirevision="keep",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
+    return fig
+
+
+def downsample(xs, ys, max_points: int = MAX_LINE_POINTS):
+    """Keep at most max_points evenly spaced points (always the last one)."""
+    n = len(xs)
+    if n <= max_points:
+        return list(xs), list(ys)
+    idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+    return [xs[i] for i in idx], [ys[i] for i in idx]
+
+
+def ema(values, alpha: float = 0.1) -> list[float]:
+    """Exponential moving average, the smoothing TensorBoard applies to noisy batch losses."""
+    out, acc = [], None
+    for v in values:
+        acc = v if acc is None else (1 - alpha) * acc + alpha * v
+        out.append(acc)
+    return out
+
+
+def batch_loss(steps, losses, batches_per_epoch: int | None = None, smooth: bool = True,
+               height: int = 380) -> go.Figure:
+    """Loss per batch against epochs (x = step / batches per epoch), raw and smoothed."""
+    x = [s / batches_per_epoch for s in steps] if batches_per_epoch else list(steps)
+    fig = go.Figure()
+    xs, ys = downsample(x, list(losses))
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="batch loss",
+                             line=dict(color="#9ecae1" if smooth else COLORS["train loss"], width=1.5)))
+    if smooth:
+        xs, ys = downsample(x, ema(losses))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="smoothed", line=dict(color=COLORS["train loss"],
+                                                                                     width=3)))
+    fig.update_xaxes(title="epoch" if batches_per_epoch else "batch", rangemode="tozero")
+    fig.update_yaxes(title="cross-entropy loss", rangemode="tozero")
+    return _layout(fig, height, "Loss per batch")
+
+
+def epoch_curves(epochs: list[dict], total_epochs: int | None = None, height: int = 380) -> go.Figure:
+    """d2l's Animator picture: per-epoch train loss, train acc, validation acc and test acc."""
+    fig = go.Figure()
+    xs = [e["epoch"] for e in epochs]
+    for key, label in (("train_loss", "train loss"), ("train_acc", "train acc"), ("val_acc", "val acc"),
+                       ("test_acc", "test acc")):
+        ys = [e.get(key) for e in epochs]
+        if any(y is not None for y in ys):
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label,
+                                     line=dict(color=COLORS[label], width=3, dash="dash" if "loss" in key else None),
+                                     marker=dict(size=9)))
+    fig.update_xaxes(title="epoch", range=[0.5, (total_epochs or max(xs, default=1)) + 0.5], dtick=1 if
+                     (total_epochs or 1) <= 20 else None)
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, height, "Per epoch")
+
+
+def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height: int = 560) -> go.Figure:
+    """Rows = true class, columns = predicted; counts or row fractions written in each cell."""
+    text = [[f"{v:.2f}" if normalized else f"{int(v)}" for v in row] for row in cm]
+    fig = go.Figure(go.Heatmap(z=cm, x=list(classes), y=list(classes), text=text, texttemplate="%{text}",
+                               colorscale="Blues", showscale=False, textfont=dict(size=13),
+                               hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
+    # Heatmap clicks never reach Streamlit's on_select (streamlit#8760), scatter points do: one nearly
+    # invisible marker per cell makes every cell clickable.
+    k = len(classes)
+    fig.add_trace(go.Scatter(x=[classes[j] for i in range(k) for j in range(k)],
+                             y=[classes[i] for i in range(k) for j in range(k)],
+                             customdata=[[i, j] for i in range(k) for j in range(k)], mode="markers",
+                             marker=dict(symbol="square", size=36, opacity=0.01, color="#000"),
+                             hoverinfo="skip", showlegend=False))
+    fig.update_yaxes(title="true class", autorange="reversed", type="category")
+    fig.update_xaxes(title="predicted class", type="category", tickangle=-30)
+    return _layout(fig, height, "Confusion matrix" + (" (row-normalized)" if normalized else " (counts)"))
+
+
+def image_grid(images: np.ndarray, titles: list[str], wrong: list[bool] | None = None, cols: int = 8,
+               tile: int = 130) -> go.Figure:
+    """A grid of grayscale uint8 images (N, H, W) with a caption each; wrong ones captioned in red."""
+    n = len(images)
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles + [""] * (rows * cols - n),
+                        horizontal_spacing=0.01, vertical_spacing=0.3 / rows)
+    for i, img in enumerate(images):
+        rgb = np.repeat((255 - img)[..., None], 3, axis=2)  # dark ink on white reads better on a projector
+        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
+    for i, ann in enumerate(fig.layout.annotations[:n]):
+        ann.font = dict(size=13, color="#c62828" if wrong and wrong[i] else "#222")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=rows * tile + 40, margin=dict(l=0, r=0, t=40, b=0), uirevision="keep")
+    return fig
+
+
+def class_balance(counts, classes, height: int = 320) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(classes), y=list(counts), text=[f"{c:,}" for c in counts],
+                           textposition="outside", marker_color="#1f77b4"))
+    fig.update_yaxes(title="images", rangemode="tozero")
+    return _layout(fig, height, "Class balance (training set)")
+
+
+def pixel_heatmap(image: np.ndarray, scaled: bool, height: int = 520) -> go.Figure:
+    """One image as numbers: 0-255 as stored, or 0-1 as the model sees it."""
+    z = image.astype(float) / 255 if scaled else image.astype(int)
+    small = image.shape[0] <= 16
+    fmt = ".2f" if scaled else "d"
+    fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=True,
+                               text=z if small else None, texttemplate=f"%{{text:{fmt}}}" if small else None,
+                               hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_xaxes(constrain="domain")
+    return _layout(fig, height, "Pixel values " + ("0-1 (as the model sees them)" if scaled else "0-255 (as stored)"))
+
+
+def weight_templates(W: np.ndarray, size: int, classes, height: int = 330) -> go.Figure:
+    """The columns of a softmax W (inputs x classes) as size x size images, on one shared diverging scale."""
+    k = len(classes)
+    lim = float(np.abs(W).max()) or 1.0
+    fig = make_subplots(rows=1, cols=k, subplot_titles=list(classes), horizontal_spacing=0.01)
+    for c in range(k):
+        fig.add_trace(go.Heatmap(z=W[:, c].reshape(size, size), zmin=-lim, zmax=lim, colorscale="RdBu",
+                                 zmid=0, showscale=c == k - 1, name=classes[c],
+                                 hovertemplate=f"{classes[c]}<br>row %{{y}}, col %{{x}}<br>w = %{{z:.4f}}"
+                                               "<extra></extra>"), row=1, col=c + 1)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    fig.update_xaxes(showticklabels=False)
+    return _layout(fig, height, None)
+
+
+def probability_bars(probs, classes, true_class: int | None = None, height: int = 320) -> go.Figure:
+    probs = list(probs)
+    best = int(np.argmax(probs))
+    colors = ["#2e7d32" if i == best else "#90a4ae" for i in range(len(probs))]
+    if true_class is not None and true_class != best:
+        colors[best] = "#c62828"
+    fig = go.Figure(go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs],
+                           textposition="outside"))
+    fig.update_yaxes(range=[0, 1.1], title="probability")
+    return _layout(fig, height, "Class probabilities")

@@ -1,0 +1,79 @@
+"""Helpers shared by the pages: the job manager, this session's jobs, dataset loading with a message."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import data as D
+from core.jobs import JobManager, TrainingJob, default_manager
+
+MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one hidden layer)",
+                "cnn": "CNN (the seed LeNet)"}
+
+
+@st.cache_resource(show_spinner=False)
+def manager() -> JobManager:
+    return default_manager()
+
+
+class SessionJobs:
+    """The job ids this browser session started; released to the reaper when the session ends."""
+
+    def __init__(self):
+        self.ids: list[str] = []
+
+
+def _release(jobs: SessionJobs) -> None:
+    mgr = manager()
+    for job_id in jobs.ids:
+        job = mgr.get(job_id)
+        if job is not None:
+            mgr.release(job)
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def session_jobs() -> SessionJobs:
+    return SessionJobs()
+
+
+def remember(job: TrainingJob) -> None:
+    session_jobs().ids.append(job.id)
+    st.session_state["job_id"] = job.id
+    st.query_params["job"] = job.id  # a reload of the tab finds its job again
+
+
+def current_job() -> TrainingJob | None:
+    """This session's latest job; after a reload, the one named in the URL (reclaimed from the reaper)."""
+    mgr = manager()
+    job = mgr.get(st.session_state.get("job_id"))
+    if job is None and st.query_params.get("job"):
+        job = mgr.get(st.query_params["job"])
+        if job is not None:
+            mgr.reclaim(job)
+            st.session_state["job_id"] = job.id
+            ids = session_jobs().ids
+            if job.id not in ids:
+                ids.append(job.id)
+    return job
+
+
+def load_dataset(name: str) -> D.Dataset | None:
+    """The dataset, or an error box saying what to do (and None)."""
+    try:
+        with st.spinner(f"Loading {D.info(name).title}…"):
+            return D.load(name)
+    except D.DatasetError as e:
+        st.error(str(e), icon="📂")
+        return None
+
+
+def keep(key: str, default):
+    """Give a widget key a value that survives page switches (Streamlit forgets unrendered widgets)."""
+    store = st.session_state.setdefault("_kept", {})
+    if key not in st.session_state:
+        st.session_state[key] = store.get(key, default)
+
+
+def save_kept(*keys: str) -> None:
+    store = st.session_state.setdefault("_kept", {})
+    for key in keys:
+        store[key] = st.session_state[key]

@@ -1,0 +1,57 @@
+"""Data: look at the images before training on them (size, samples, class balance, pixels, mean images)."""
+import numpy as np
+import streamlit as st
+import torch
+
+from core import data as D
+from core import plots
+from pages.common import keep, load_dataset, save_kept
+
+st.title("Look at the data first")
+keep("w_dataset", "digits")
+name = st.selectbox("Dataset", list(D.REGISTRY), key="w_dataset", format_func=lambda n: D.REGISTRY[n].title)
+save_kept("w_dataset")
+ds = load_dataset(name)
+if ds is None:
+    if st.button("Use the embedded digits dataset instead", type="primary"):
+        st.session_state["w_dataset"] = "digits"
+        save_kept("w_dataset")
+        st.rerun()
+    st.stop()
+
+classes = ds.info.classes
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Training images", f"{len(ds.train_y):,}")
+c2.metric("Test images", f"{len(ds.test_y):,}")
+c3.metric("Image shape", f"{ds.info.size} × {ds.info.size}, gray")
+c4.metric("Classes", len(classes))
+st.caption(f"Stored as uint8 0–255 in a tensor of shape {list(ds.train_x.shape)}; the model sees pixel / 255.")
+
+st.header("Samples")
+f1, f2 = st.columns([3, 1], vertical_alignment="bottom")
+chosen = f1.multiselect("Show only these classes", list(classes), placeholder="all classes")
+if f2.button("🔀 New sample"):
+    st.session_state["data_sample_seed"] = st.session_state.get("data_sample_seed", 0) + 1
+wanted = [classes.index(c) for c in chosen] or list(range(len(classes)))
+pool = torch.nonzero(torch.isin(ds.train_y, torch.tensor(wanted))).flatten()
+g = torch.Generator().manual_seed(st.session_state.get("data_sample_seed", 0))
+pick = pool[torch.randperm(len(pool), generator=g)[:32]]
+st.plotly_chart(plots.image_grid(ds.train_x[pick].numpy(), [classes[int(y)] for y in ds.train_y[pick]]),
+                key="data_grid")
+
+left, right = st.columns(2)
+with left:
+    counts = torch.bincount(ds.train_y, minlength=len(classes)).tolist()
+    st.plotly_chart(plots.class_balance(counts, classes), key="data_balance")
+with right:
+    st.subheader("Mean image per class")
+    means = np.stack([ds.train_x[ds.train_y == c].float().mean(0).round().byte().numpy()
+                      for c in range(len(classes))])
+    st.plotly_chart(plots.image_grid(means, list(classes), cols=5, tile=120), key="data_means")
+
+st.header("One image, as numbers")
+p1, p2 = st.columns([1, 2])
+index = p1.number_input("Training image #", 0, len(ds.train_y) - 1, 0, step=1)
+scaled = p1.toggle("Scale to 0–1 (what the model sees)", value=False)
+p1.markdown(f"Label: **{classes[int(ds.train_y[index])]}**")
+p2.plotly_chart(plots.pixel_heatmap(ds.train_x[index].numpy(), scaled), key="data_pixels")

@@ -1,0 +1,157 @@
+"""Train: pick a dataset, a model and its hyperparameters, start a background run, watch it learn."""
+import os
+
+import streamlit as st
+
+from core import data as D
+from core import plots
+from core.config import LIMITS, PRESETS, TrainConfig
+from core.train import estimate_seconds, pick_device
+from pages.common import MODEL_LABELS, current_job, keep, load_dataset, manager, remember, save_kept
+
+LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+DEFAULTS = TrainConfig()
+FIELDS = {"dataset": "w_dataset", "model": "w_model", "optimizer": "w_optimizer", "lr": "w_lr",
+          "batch_size": "w_batch", "epochs": "w_epochs", "val_fraction": "w_val", "train_subset": "w_subset",
+          "seed": "w_seed"}
+SLOW_S = 60
+STATE_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
+
+
+def apply_preset():
+    preset = PRESETS[st.session_state["w_preset"]]
+    for field, key in FIELDS.items():
+        st.session_state[key] = getattr(preset, field)
+
+
+def controls_ui() -> TrainConfig:
+    for field, key in FIELDS.items():
+        keep(key, getattr(DEFAULTS, field))
+    keep("w_preset", "d2l-softmax")
+    with st.sidebar:
+        st.header("Set up a run")
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        c1.selectbox("Seed recipe", list(PRESETS), key="w_preset",
+                     help="The classic tutorials' settings: d2l softmax, the seed CNN, MNIST logistic regression.")
+        c2.button("Use recipe", on_click=apply_preset, width="stretch")
+        st.selectbox("Dataset", list(D.REGISTRY), key="w_dataset", format_func=lambda n: D.REGISTRY[n].title)
+        st.selectbox("Model", list(MODEL_LABELS), key="w_model", format_func=MODEL_LABELS.get)
+        st.radio("Optimizer", ["sgd", "adam"], key="w_optimizer", horizontal=True,
+                 format_func={"sgd": "SGD (hand-written)", "adam": "Adam"}.get)
+        if st.session_state["w_lr"] not in LR_CHOICES:
+            st.session_state["w_lr"] = min(LR_CHOICES, key=lambda v: abs(v - st.session_state["w_lr"]))
+        st.select_slider("Learning rate (log scale)", LR_CHOICES, key="w_lr", format_func=lambda v: f"{v:g}")
+        st.number_input("Batch size", *LIMITS["batch_size"], key="w_batch", step=1)
+        st.number_input("Epochs", *LIMITS["epochs"], key="w_epochs", step=1)
+        st.slider("Validation fraction", *LIMITS["val_fraction"], key="w_val", step=0.05,
+                  help="Share of the training images held out to check for overfitting.")
+        st.number_input("Training subset (0 = all images)", *LIMITS["train_subset"], key="w_subset", step=500,
+                        help="Train on fewer images for a quick look on a slow laptop.")
+        st.number_input("Seed", *LIMITS["seed"], key="w_seed", step=1,
+                        help="Same settings and seed give exactly the same curve.")
+    save_kept("w_preset", *FIELDS.values())
+    return TrainConfig(**{field: st.session_state[key] for field, key in FIELDS.items()})
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def estimate(cfg: TrainConfig, n_train: int, size: int) -> float:
+    return estimate_seconds(cfg, n_train, size)
+
+
+def start_ui(cfg: TrainConfig, job) -> None:
+    ds = load_dataset(cfg.dataset)
+    if ds is None:
+        if st.button("Use the embedded digits dataset instead"):
+            st.session_state["w_dataset"] = "digits"
+            save_kept("w_dataset")
+            st.rerun()
+        return
+    n_train = len(ds.train_y) - round(len(ds.train_y) * cfg.val_fraction)
+    if cfg.train_subset:
+        n_train = min(n_train, cfg.train_subset)
+    problems = cfg.errors()
+    if n_train < 1:
+        problems.append("No training images left: lower the validation fraction.")
+    seconds = estimate(cfg, n_train, ds.info.size) if not problems else 0
+    device = pick_device(cfg.device)
+    where = f"{os.cpu_count()} CPU cores" if device.type == "cpu" else f"the {device.type.upper()} device"
+    if seconds > SLOW_S:
+        st.warning(f"This run will take about {seconds / 60:.0f} min on this machine ({where}). "
+                   f"For a quick look, set a training subset (e.g. 10,000) or fewer epochs.", icon="🐢")
+    busy = job is not None and job.state in ("queued", "running")
+    c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
+    if c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch"):
+        remember(manager().submit(cfg))
+        st.rerun()
+    if c2.button("■ Stop", disabled=not busy, width="stretch"):
+        job.stop()
+        st.rerun()
+    c3.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
+    for problem in problems:
+        st.error(problem)
+
+
+def status_ui(s) -> None:
+    icon = STATE_ICONS[s.state]
+    cfg = s.config
+    st.subheader(f"{icon} {s.state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
+                 f"{D.REGISTRY[cfg.dataset].title}, lr {cfg.lr:g}, batch {cfg.batch_size}")
+    if s.state == "queued":
+        counts = manager().counts()
+        st.info(f"Waiting for a free slot: number {s.queue_position} in the queue "
+                f"({counts['running']} of {counts['cap']} slots busy). It starts by itself.", icon="⏳")
+    if s.state == "failed":
+        st.error(s.message, icon="❌")
+    if s.state == "stopped":
+        st.warning(s.message, icon="⏹️")
+    b = s.last_batch
+    if b is not None:
+        text = (f"epoch {b.epoch}/{cfg.epochs} · batch {b.batch}/{b.batches} · "
+                f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s")
+        if s.state == "running":
+            text += f" · about {b.eta_s:.0f} s left"
+        st.progress(min(s.progress, 1.0), text=text)
+    if s.done is not None:
+        d = s.done
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Test accuracy", f"{d.test_acc:.1%}")
+        m2.metric("Test loss", f"{d.test_loss:.3f}")
+        m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
+
+
+def charts_ui(s) -> None:
+    per_epoch = s.started.batches_per_epoch if s.started else None
+    left, right = st.columns(2)
+    smooth = st.session_state.get("w_smooth", True)
+    left.plotly_chart(plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth), key="chart_loss",
+                      config={"displaylogo": False})
+    rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
+             "test_acc": e.test_acc} for e in s.epochs]
+    right.plotly_chart(plots.epoch_curves(rows, s.config.epochs), key="chart_epochs",
+                       config={"displaylogo": False})
+
+
+def live_ui() -> None:
+    job = current_job()
+    if job is None:
+        st.info("Choose settings on the left and press **Start training**. The embedded digits dataset "
+                "trains in a few seconds.", icon="👈")
+        return
+    running = job.state in ("queued", "running")
+
+    @st.fragment(run_every=0.7 if running else None)
+    def live():
+        s = job.snapshot()
+        if running and s.state not in ("queued", "running"):
+            st.rerun()  # finished: redraw the whole page once, without the timer
+        status_ui(s)
+        charts_ui(s)
+
+    live()
+    st.toggle("Smooth the batch loss", key="w_smooth", value=True)
+
+
+st.title("Train a classifier, watch it learn")
+config = controls_ui()
+start_ui(config, current_job())
+live_ui()
