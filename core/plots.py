@@ -13,9 +13,9 @@ MAX_LINE_POINTS = 2000
 
 def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
     # a constant uirevision keeps the student's zoom and hidden traces across live refreshes
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
-                      title=dict(text=title, font=dict(size=20)) if title else None, uirevision="keep",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=90 if title else 40, b=10), font=FONT,
+                      title=dict(text=title, font=dict(size=22), y=0.97, yanchor="top") if title else None,
+                      uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), **kw)
     return fig
 
 

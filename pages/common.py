@@ -56,13 +56,20 @@ def current_job() -> TrainingJob | None:
     return job
 
 
-def load_dataset(name: str) -> D.Dataset | None:
-    """The dataset, or an error box saying what to do (and None)."""
+def _use_digits() -> None:
+    st.session_state["w_dataset"] = "digits"
+    save_kept("w_dataset")
+
+
+def load_dataset(name: str, offer_digits: bool = True) -> D.Dataset | None:
+    """The dataset, or an error box saying what to do, a button to switch to digits, and None."""
     try:
         with st.spinner(f"Loading {D.info(name).title}…"):
             return D.load(name)
     except D.DatasetError as e:
         st.error(str(e), icon="📂")
+        if offer_digits:
+            st.button("Use the embedded digits dataset instead", type="primary", on_click=_use_digits)
         return None
 
 

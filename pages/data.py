@@ -13,10 +13,6 @@ name = st.selectbox("Dataset", list(D.REGISTRY), key="w_dataset", format_func=la
 save_kept("w_dataset")
 ds = load_dataset(name)
 if ds is None:
-    if st.button("Use the embedded digits dataset instead", type="primary"):
-        st.session_state["w_dataset"] = "digits"
-        save_kept("w_dataset")
-        st.rerun()
     st.stop()
 
 classes = ds.info.classes

@@ -28,7 +28,7 @@ def latest_predictions(s):
 def results():
     s = job.snapshot()
     cfg = s.config
-    ds = load_dataset(cfg.dataset)
+    ds = load_dataset(cfg.dataset, offer_digits=False)
     if ds is None:
         return
     labels, probs, when = latest_predictions(s)

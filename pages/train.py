@@ -61,10 +61,6 @@ def estimate(cfg: TrainConfig, n_train: int, size: int) -> float:
 def start_ui(cfg: TrainConfig, job) -> None:
     ds = load_dataset(cfg.dataset)
     if ds is None:
-        if st.button("Use the embedded digits dataset instead"):
-            st.session_state["w_dataset"] = "digits"
-            save_kept("w_dataset")
-            st.rerun()
         return
     n_train = len(ds.train_y) - round(len(ds.train_y) * cfg.val_fraction)
     if cfg.train_subset:

@@ -1,0 +1,46 @@
+"""A person's view: train digits from the Train page, watch the chart grow, read the Results page."""
+import time
+
+JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
+  return el && el.data ? el.data[0].x.length : 0; }"""
+
+
+def set_number(page, label, value):
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(400)
+
+
+def test_train_digits_live_then_results(page, server, shots):
+    page.goto(server)
+    page.get_by_text("Train a classifier, watch it learn").wait_for()
+    set_number(page, "Batch size", 8)
+    set_number(page, "Epochs", 15)
+    page.get_by_role("button", name="▶ Start training").click()
+    page.get_by_text("Running:").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # plotly.js loads lazily
+
+    # the loss chart gains points while the job runs (the fragment polls about every 0.7 s)
+    counts = []
+    deadline = time.time() + 20
+    while time.time() < deadline and len(counts) < 4:
+        page.wait_for_timeout(900)
+        counts.append(page.evaluate(JS_POINTS))
+    assert counts[-1] > counts[0] > 0, counts
+    assert page.get_by_text("Running:").is_visible()
+    shots(page, "train-running")
+
+    page.get_by_text("Done:").wait_for(timeout=120_000)
+    page.wait_for_timeout(800)
+    assert page.get_by_text("Test accuracy").first.is_visible()
+    shots(page, "train-done")
+
+    page.get_by_role("link", name="Results").click()
+    page.get_by_role("heading", name="Confusion matrix").wait_for()
+    page.locator(".stPlotlyChart").nth(1).wait_for()
+    page.wait_for_timeout(1500)
+    heat = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .some(el => el.data && el.data.some(t => t.type === 'heatmap'))""")
+    assert heat
+    shots(page, "results")

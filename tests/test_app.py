@@ -1,0 +1,130 @@
+"""AppTest: every page renders on digits; a run started from the Train page finishes and fills Results."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.jobs import default_manager
+from tests.conftest import ROOT
+
+
+def app():
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
+def button(at, text):
+    return next(b for b in at.button if text in b.label)
+
+
+def wait_for(at, state, timeout=60):
+    """Poll as the fragment would: AppTest never fires run_every, so rerun until the job is in `state`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at.run()
+        job = default_manager().get(at.session_state["job_id"])
+        if job.state == state:
+            at.run()
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job.state}")
+
+
+def no_errors(at):
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/data.py", "pages/results.py"])
+def test_every_page_renders_without_exception(page):
+    at = app()
+    no_errors(at.switch_page(page).run())
+    assert at.title
+
+
+def test_train_on_digits_then_results_show_grid_and_matrix():
+    at = no_errors(app())
+    at.number_input(key="w_epochs").set_value(3)
+    no_errors(button(at, "Start").click().run())
+    job = wait_for(at, "done")
+    assert job.snapshot().done.test_acc > 0.5
+    assert any("Done" in s.value for s in at.subheader)
+    assert [m.label for m in at.metric][:2] == ["Test accuracy", "Test loss"]
+    assert {c.key for c in at.get("plotly_chart")} == {"chart_loss", "chart_epochs"}
+    no_errors(at.switch_page("pages/results.py").run())
+    assert [h.value for h in at.header] == ["Sample predictions", "Confusion matrix", "Per class"]
+    assert {"res_grid", "res_cm"} <= {c.key for c in at.get("plotly_chart")}
+    assert len(at.dataframe[0].value) == 10
+    at.toggle(key="res_wrong").set_value(True).run()
+    at.toggle(key="res_norm").set_value(True).run()
+    no_errors(at)
+    at.selectbox(key="res_true").select("3").run()
+    at.selectbox(key="res_pred").select("8").run()
+    no_errors(at)
+    assert any("of **3** predicted as **8**" in m.value for m in at.markdown)
+    at.toggle(key="res_wrong").set_value(False).run()
+    at.selectbox(key="res_pred").select("3").run()  # the diagonal cell: the correctly classified 3s
+    assert "res_cell_grid" in {c.key for c in at.get("plotly_chart")}
+
+
+def test_stop_ends_a_running_job():
+    at = no_errors(app())
+    at.number_input(key="w_batch").set_value(1)
+    at.number_input(key="w_epochs").set_value(20)
+    button(at, "Start").click().run()
+    job = default_manager().get(at.session_state["job_id"])
+    while job.snapshot().last_batch is None:
+        time.sleep(0.05)
+    at.run()
+    assert button(at, "Stop").disabled is False and button(at, "Start").disabled is True
+    button(at, "Stop").click().run()
+    assert job.wait(5)
+    at.run()
+    assert job.state == "stopped" and any("Stopped" in s.value for s in at.subheader)
+
+
+def test_presets_fill_the_controls():
+    at = no_errors(app())
+    at.selectbox(key="w_preset").select("seed-cnn").run()
+    button(at, "Use recipe").click().run()
+    assert at.selectbox(key="w_dataset").value == "fashion-mnist"
+    assert at.selectbox(key="w_model").value == "cnn"
+    assert at.radio(key="w_optimizer").value == "adam"
+    assert at.select_slider(key="w_lr").value == 0.01
+    assert at.number_input(key="w_batch").value == 100 and at.number_input(key="w_epochs").value == 2
+    at.selectbox(key="w_preset").select("mnist-logreg").run()
+    button(at, "Use recipe").click().run()
+    assert at.slider(key="w_val").value == 0.2 and at.select_slider(key="w_lr").value == 0.001
+
+
+def test_controls_survive_a_page_switch():
+    at = no_errors(app())
+    at.number_input(key="w_epochs").set_value(7).run()
+    at.switch_page("pages/data.py").run()
+    at.switch_page("pages/train.py").run()
+    assert at.number_input(key="w_epochs").value == 7
+
+
+def test_missing_dataset_offers_digits(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("core.data.SYSTEM_DIRS", {})
+    monkeypatch.setattr("core.data.download", lambda name, root=None, **k: (_ for _ in ()).throw(
+        __import__("core.data").data.DatasetMissing(__import__("core.data").data.missing_message(name, root))))
+    at = app().switch_page("pages/data.py").run()
+    at.selectbox(key="w_dataset").select("fashion-mnist").run()
+    assert "train-images-idx3-ubyte" in at.error[0].value
+    button(at, "digits").click().run()
+    no_errors(at)
+    assert at.selectbox(key="w_dataset").value == "digits" and not at.error
+
+
+def test_diverging_run_explains_itself_and_keeps_the_curve():
+    at = no_errors(app())
+    at.selectbox(key="w_model").select("mlp").run()
+    at.radio(key="w_optimizer").set_value("adam").run()
+    at.select_slider(key="w_lr").set_value(3.0).run()
+    at.number_input(key="w_epochs").set_value(5).run()
+    button(at, "Start").click().run()
+    job = wait_for(at, "failed")
+    assert "learning rate (3) is probably too high" in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    assert len(job.snapshot().losses) > 0 and len(at.get("plotly_chart")) == 2
