@@ -7,4 +7,5 @@ st.navigation([
     st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
     st.Page("pages/data.py", title="Data", icon="🖼️"),
     st.Page("pages/results.py", title="Results", icon="🎯"),
+    st.Page("pages/inside.py", title="Inside the model", icon="🔬"),
 ]).run()

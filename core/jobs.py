@@ -77,6 +77,7 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
+        self._first_batch = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = QUEUED
         self._message: str | None = None
@@ -123,6 +124,10 @@ class TrainingJob:
         """Block until the job has finished (or been cancelled); True if it has."""
         return self._finished.wait(timeout)
 
+    def wait_first_batch(self, timeout: float) -> bool:
+        """Block until the first batch is recorded (or the job ended); lets a page draw a point at once."""
+        return self._first_batch.wait(timeout)
+
     # ------------------------------------------------------------------ worker
     def _run(self) -> None:
         torch.set_num_threads(self._threads)  # affects this thread only
@@ -147,6 +152,7 @@ class TrainingJob:
         with self._lock:
             if isinstance(event, BatchEnd):
                 self._last_batch = event
+                self._first_batch.set()
                 if event.step % self._stride == 0:
                     self._steps.append(event.step)
                     self._losses.append(event.loss)
@@ -181,6 +187,7 @@ class TrainingJob:
     def _notify_finish(self) -> None:
         if self._finished.is_set():
             return
+        self._first_batch.set()
         self._finished.set()
         if self._on_finish:
             self._on_finish(self)

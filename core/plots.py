@@ -153,3 +153,33 @@ def probability_bars(probs, classes, true_class: int | None = None, height: int 
                            textposition="outside"))
     fig.update_yaxes(range=[0, 1.1], title="probability")
     return _layout(fig, height, "Class probabilities")
+
+
+def tile_grid(maps: np.ndarray, cols: int, labels: list[str] | None = None, diverging: bool = True,
+              title: str | None = None, tile_px: int = 90) -> go.Figure:
+    """Many small 2-D maps (N, h, w) tiled into one heatmap with gaps: fast even for 72 conv filters."""
+    n, h, w = maps.shape
+    rows = -(-n // cols)
+    grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[i]
+    lim = float(np.nanmax(np.abs(maps))) or 1.0
+    scale = dict(zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu") if diverging else dict(colorscale="Greys")
+    fig = go.Figure(go.Heatmap(z=grid, hovertemplate="%{z:.3f}<extra></extra>", showscale=True, **scale))
+    if labels:
+        for i, label in enumerate(labels[:n]):
+            r, c = divmod(i, cols)
+            fig.add_annotation(x=c * (w + 1) + (w - 1) / 2, y=r * (h + 1) - 0.9, text=label, showarrow=False,
+                               font=dict(size=12), yanchor="bottom")
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
+    fig.update_xaxes(visible=False)
+    height = max(160, int(rows * tile_px * 1.15) + (80 if title else 40))
+    return _layout(fig, height, title)
+
+
+def bias_bars(b, classes, height: int = 260) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(classes), y=list(b), marker_color=["#c62828" if v < 0 else "#1565c0" for v in b],
+                           hovertemplate="%{x}: b = %{y:.4f}<extra></extra>"))
+    fig.update_yaxes(title="b", zeroline=True)
+    return _layout(fig, height, "Bias b (one per class)")

@@ -77,7 +77,9 @@ def start_ui(cfg: TrainConfig, job) -> None:
     busy = job is not None and job.state in ("queued", "running")
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
     if c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch"):
-        remember(manager().submit(cfg))
+        new = manager().submit(cfg)
+        remember(new)
+        new.wait_first_batch(0.5)  # most runs draw their first point in this first redraw
         st.rerun()
     if c2.button("■ Stop", disabled=not busy, width="stretch"):
         job.stop()

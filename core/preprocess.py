@@ -1,0 +1,112 @@
+"""Turn a photo or drawing of a digit or garment into what the model expects, one visible step at a time."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_BYTES = 10 * 1024 * 1024  # a phone photo fits; anything larger is refused before decoding
+MAX_PIXELS = 25_000_000  # checked from the header, before decoding: stops decompression bombs
+INK_THRESHOLD = 40  # after inversion, pixels above this count as ink when cropping
+
+
+class ImageError(ValueError):
+    """An upload that cannot be used; the message says why, for a student."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    steps: list[tuple[str, np.ndarray]]  # (caption, uint8 image) in the order applied
+    array: np.ndarray  # (size, size) float32 in [0, 1], what the model sees
+    inverted: bool
+
+    def tensor(self) -> torch.Tensor:
+        return torch.from_numpy(self.array).reshape(1, 1, *self.array.shape)
+
+
+def decode(data: bytes) -> Image.Image:
+    """Open PNG/JPEG/... bytes safely: size caps first, then a full decode that must succeed."""
+    if not data:
+        raise ImageError("The file is empty. Upload a PNG or JPEG picture.")
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. "
+                         f"Upload a smaller picture.")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:  # PIL's own guard fires on headers claiming > 179 megapixels
+        raise ImageError(f"The picture claims to be enormous (a 'decompression bomb'): too large to process "
+                         f"safely (limit {MAX_PIXELS / 1e6:.0f} megapixels).") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageError("This file is not an image this page can read. Upload a PNG or JPEG picture.") from None
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"The picture is {w:,} × {h:,} pixels, too large to process safely "
+                         f"(limit {MAX_PIXELS / 1e6:.0f} megapixels).")
+    try:
+        img.load()
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageError(f"The picture could not be decoded ({type(e).__name__}): the file is damaged "
+                         f"or truncated.") from None
+    return img
+
+
+def to_gray(img: Image.Image) -> np.ndarray:
+    """Grayscale uint8; transparent areas become white paper."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        paper = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(paper, img.convert("RGBA"))
+    return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def light_background(gray: np.ndarray) -> bool:
+    """True when the border is mostly light: dark ink on paper, unlike MNIST's white ink on black."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(np.median(border)) > 127
+
+
+def crop_to_ink(gray: np.ndarray) -> np.ndarray:
+    """The smallest box holding every ink pixel (light-on-dark image expected)."""
+    rows, cols = np.nonzero(gray > INK_THRESHOLD)
+    if len(rows) == 0:
+        raise ImageError("The picture looks blank: no strokes were found. Draw darker or larger.")
+    return gray[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def fit_and_centre(crop: np.ndarray, size: int) -> np.ndarray:
+    """Resize the longest side to the dataset's inner box and centre it on a black size x size canvas.
+
+    MNIST centres each digit in a 20x20 box inside 28x28; the 8x8 digits fill their whole frame.
+    """
+    inner = 20 if size == 28 else size
+    h, w = crop.shape
+    scale = inner / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.BOX), dtype=np.uint8)
+    canvas = np.zeros((size, size), np.uint8)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    canvas[top:top + nh, left:left + nw] = small
+    return canvas
+
+
+def prepare(data: bytes, size: int) -> Prepared:
+    """Bytes of an uploaded picture -> the steps a student sees and the (size, size) array in [0, 1]."""
+    gray = to_gray(decode(data))
+    if min(gray.shape) < 2:
+        raise ImageError(f"The picture is only {gray.shape[1]} × {gray.shape[0]} pixels: too small to "
+                         f"hold a drawing.")
+    steps = [("grayscale", gray)]
+    inverted = light_background(gray)
+    if inverted:
+        gray = 255 - gray
+        steps.append(("inverted (light background)", gray))
+    crop = crop_to_ink(gray)
+    steps.append(("cropped to the ink", crop))
+    canvas = fit_and_centre(crop, size)
+    steps.append((f"resized and centred, {size}×{size}", canvas))
+    array = canvas.astype(np.float32) / 255.0
+    steps.append(("scaled to 0–1", canvas))
+    return Prepared(steps, array, inverted)

@@ -1,0 +1,158 @@
+"""Inside the model: weights, filters, feature maps, shapes, and the exact code and maths that run."""
+import inspect
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from core import data as D
+from core import models as M
+from core import plots
+from core.config import TrainConfig
+from core.preprocess import ImageError, prepare
+from core.train import restore
+from pages.common import MODEL_LABELS, current_job, load_dataset
+
+st.title("Inside the model")
+job = current_job()
+snap = job.snapshot() if job else None
+if snap is not None:
+    cfg = snap.config
+else:  # no run yet: describe what the Train page is set to
+    kept = st.session_state.get("_kept", {})
+    cfg = TrainConfig(dataset=kept.get("w_dataset", "digits"), model=kept.get("w_model", "softmax"))
+info = D.info(cfg.dataset)
+tab_model, tab_predict, tab_shapes, tab_code = st.tabs(["Weights", "Predict an image", "Shapes", "Code and maths"])
+
+
+def model_from(s):
+    """(model, caption) from a finished run or the newest epoch of a running one, else (None, None)."""
+    if s is None:
+        return None, None
+    if s.done is not None:
+        return restore(s.config.to_dict(), s.done.weights), "the finished run"
+    e = s.latest_epoch
+    if e is not None and e.weights is not None:
+        return restore(s.config.to_dict(), e.weights), f"epoch {e.epoch} of {s.config.epochs} (updates live)"
+    return None, None
+
+
+def no_model_ui():
+    st.info("Train a model first (or wait for its first epoch): the weights appear here, and update each "
+            "epoch while it trains.", icon="🏋️")
+    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+
+
+def weights_ui(model, caption):
+    st.caption(f"{MODEL_LABELS[cfg.model]} on {info.title}: weights after {caption}.")
+    if isinstance(model, M.SoftmaxRegression):
+        st.subheader("The 10 columns of W, seen as images: learned templates")
+        st.markdown("Each class's score is the image times its template: **blue** pixels add to it, "
+                    "**red** pixels subtract. Hover for the exact weight.")
+        W = model.W.detach().numpy()
+        st.plotly_chart(plots.weight_templates(W, info.size, info.classes), key="in_templates")
+        st.plotly_chart(plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
+    elif isinstance(model, M.CNN):
+        w1 = model.conv1.weight.detach().numpy()[:, 0]
+        st.plotly_chart(plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)],
+                                        title="conv1: six 5×5 filters"), key="in_conv1")
+        w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
+        st.plotly_chart(plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)",
+                                        tile_px=60), key="in_conv2")
+    else:
+        W = model.fc1.weight.detach().numpy()[:10].T  # first 10 hidden units, (inputs, 10)
+        st.subheader("The first 10 hidden units' input weights")
+        st.plotly_chart(plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]),
+                        key="in_templates")
+
+
+def predict_ui(model, ds):
+    source = st.radio("Image", ["A test image", "Upload your own"], horizontal=True, key="in_source")
+    x, true = None, None
+    if source == "A test image":
+        idx = st.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
+        x, true = D.to_float(ds.test_x[idx:idx + 1]), int(ds.test_y[idx])
+        st.caption(f"True class: **{info.classes[true]}**")
+    else:
+        up = st.file_uploader("A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"],
+                              key="in_upload")
+        if up is None:
+            return
+        try:
+            prep = prepare(up.getvalue(), info.size)
+        except ImageError as e:
+            st.error(str(e), icon="🖼️")
+            return
+        cols = st.columns(len(prep.steps))
+        for col, (name, img) in zip(cols, prep.steps):
+            col.image(img, caption=name, width="stretch", clamp=True)
+        x = prep.tensor()
+    with torch.no_grad():
+        trace = M.stages(model, x)
+    probs = trace[-1][1][0].numpy()
+    st.plotly_chart(plots.probability_bars(probs, info.classes, true), key="in_probs")
+    if isinstance(model, M.CNN):
+        st.subheader("Feature maps after each stage")
+        for name, out in trace[1:]:
+            if out.dim() == 4 and name.startswith(("conv", "relu", "pool")):
+                maps = out[0].numpy()
+                st.plotly_chart(plots.tile_grid(maps, 6, diverging=name.startswith("conv"),
+                                                title=f"{name}: {list(out.shape)}", tile_px=70),
+                                key=f"in_fm_{name}")
+
+
+def shapes_ui():
+    model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden)
+    st.subheader(f"{MODEL_LABELS[cfg.model]} on {info.size}×{info.size} images")
+    rows = M.layer_table(model, info.size)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.metric("Parameters", f"{M.count_params(model):,}")
+    if isinstance(model, M.CNN):
+        st.markdown("Each conv or pool output side follows")
+        st.latex(r"O = \frac{n - f + 2p}{s} + 1")
+        st.markdown("with input side *n*, filter *f*, padding *p*, stride *s*: the **formula** column works it.")
+
+
+def code_ui():
+    parts = [
+        (r"\mathrm{softmax}(\mathbf{O})_{ij} = \frac{\exp(O_{ij})}{\sum_k \exp(O_{ik})}", M.log_softmax),
+        (None, M.softmax),
+        (r"\ell(\mathbf{y}, \hat{\mathbf{y}}) = -\log \hat{y}_{y}", M.cross_entropy),
+        (r"\frac{\partial \ell}{\partial \mathbf{O}} = \mathrm{softmax}(\mathbf{O}) - \mathrm{onehot}(y),\quad"
+         r"\frac{\partial \ell}{\partial \mathbf{W}} = \mathbf{X}^\top \frac{\partial \ell}{\partial \mathbf{O}}",
+         M.softmax_regression_grads),
+        (r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \nabla_{\mathbf{w}} \ell", M.sgd),
+    ]
+    st.markdown("The functions below are read from the code that trains your model, not copied.")
+    for equation, fn in parts:
+        left, right = st.columns([2, 3])
+        if equation:
+            left.latex(equation)
+        right.code(inspect.getsource(fn), language="python")
+
+
+with tab_shapes:
+    shapes_ui()
+with tab_code:
+    code_ui()
+
+
+@st.fragment(run_every=1.0 if job and job.state in ("queued", "running") else None)
+def live():
+    s = job.snapshot() if job else None
+    model, caption = model_from(s)
+    with tab_model:
+        if model is None:
+            no_model_ui()
+        else:
+            weights_ui(model, caption)
+    with tab_predict:
+        ds = load_dataset(cfg.dataset, offer_digits=False)
+        if model is None:
+            no_model_ui()
+        elif ds is not None:
+            predict_ui(model, ds)
+
+
+live()
