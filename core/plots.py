@@ -128,18 +128,22 @@ def pixel_heatmap(image: np.ndarray, scaled: bool, height: int = 520) -> go.Figu
     return _layout(fig, height, "Pixel values " + ("0-1 (as the model sees them)" if scaled else "0-255 (as stored)"))
 
 
-def weight_templates(W: np.ndarray, size: int, classes, height: int = 330) -> go.Figure:
+def weight_templates(W: np.ndarray, size: int, classes, cols: int = 5, height: int = 640) -> go.Figure:
     """The columns of a softmax W (inputs x classes) as size x size images, on one shared diverging scale."""
     k = len(classes)
+    rows = -(-k // cols)
     lim = float(np.abs(W).max()) or 1.0
-    fig = make_subplots(rows=1, cols=k, subplot_titles=list(classes), horizontal_spacing=0.01)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(c) for c in classes],
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
     for c in range(k):
         fig.add_trace(go.Heatmap(z=W[:, c].reshape(size, size), zmin=-lim, zmax=lim, colorscale="RdBu",
-                                 zmid=0, showscale=c == k - 1, name=classes[c],
+                                 zmid=0, showscale=c == k - 1, name=str(classes[c]),
                                  hovertemplate=f"{classes[c]}<br>row %{{y}}, col %{{x}}<br>w = %{{z:.4f}}"
-                                               "<extra></extra>"), row=1, col=c + 1)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
-    fig.update_xaxes(showticklabels=False)
+                                               "<extra></extra>"), row=c // cols + 1, col=c % cols + 1)
+    for ann in fig.layout.annotations:
+        ann.font = dict(size=18)
+    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x", constrain="domain")
+    fig.update_xaxes(showticklabels=False, constrain="domain")
     return _layout(fig, height, None)
 
 
@@ -182,4 +186,5 @@ def bias_bars(b, classes, height: int = 260) -> go.Figure:
     fig = go.Figure(go.Bar(x=list(classes), y=list(b), marker_color=["#c62828" if v < 0 else "#1565c0" for v in b],
                            hovertemplate="%{x}: b = %{y:.4f}<extra></extra>"))
     fig.update_yaxes(title="b", zeroline=True)
+    fig.update_xaxes(type="category")
     return _layout(fig, height, "Bias b (one per class)")

@@ -129,7 +129,7 @@ def code_ui():
         left, right = st.columns([2, 3])
         if equation:
             left.latex(equation)
-        right.code(inspect.getsource(fn), language="python")
+        right.code(inspect.getsource(fn), language="python", wrap_lines=True)
 
 
 with tab_shapes:
