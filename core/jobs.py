@@ -325,12 +325,18 @@ _default_lock = threading.Lock()
 
 
 def default_manager() -> JobManager:
-    """The process-wide manager; JOB_CAP, JOB_MAX_RUNTIME_S and JOB_GRACE_S override its defaults."""
+    """The process-wide manager, persisting every run to $RUNS_DB.
+
+    JOB_CAP, JOB_MAX_RUNTIME_S and JOB_GRACE_S override its defaults.
+    """
     global _default
+    from core.runs import default_store
+
     with _default_lock:
         if _default is None:
             env = os.environ
             _default = JobManager(cap=int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
                                   max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
-                                  grace_s=float(env.get("JOB_GRACE_S", 120)))
+                                  grace_s=float(env.get("JOB_GRACE_S", 120)),
+                                  listeners=(default_store().record,))
         return _default

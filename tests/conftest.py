@@ -1,12 +1,15 @@
 """Shared fixtures. Real-data tests read $DATA_DIR; in CI (CI=true) a missing dataset fails instead of skipping."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Runs made by the tests go to a throwaway database, never to the developer's runs/.
+os.environ.setdefault("RUNS_DB", str(Path(tempfile.mkdtemp(prefix="runs-")) / "runs.db"))
 
 from core import data as D  # noqa: E402
 

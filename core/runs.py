@@ -1,0 +1,322 @@
+"""Runs that last: an SQLite store written as a run progresses, and checkpoints that load safely.
+
+One connection per thread (sqlite3 objects must not cross threads), WAL so readers never block the writer.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core import data as D
+from core import models as M
+from core.config import TrainConfig
+from core.metrics import confusion
+from core.train import Done, EpochEnd, Failed, Started, Stopped, evaluate, restore
+
+SCHEMA_VERSION = 1
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
+CHECKPOINT_FORMAT = "image-classification-dashboard/1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    nickname TEXT NOT NULL DEFAULT '',
+    config TEXT NOT NULL,             -- TrainConfig as JSON
+    state TEXT NOT NULL,              -- running | done | stopped | failed | interrupted
+    message TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    owner_pid INTEGER,                -- the server process writing it: dead owner + running = interrupted
+    test_acc REAL,
+    test_loss REAL,
+    train_s_per_epoch REAL,
+    confusion TEXT,                   -- JSON list of lists, rows = true class
+    checkpoint TEXT                   -- path of the saved weights
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    train_loss REAL, train_acc REAL, val_loss REAL, val_acc REAL, test_loss REAL, test_acc REAL,
+    epoch_s REAL, elapsed_s REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
+
+# Later releases add (from_version, sql) steps here; open() applies the ones a database has not seen.
+MIGRATIONS: list[tuple[int, str]] = []
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says why, for a student."""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("RUNS_DB") or "runs/runs.db")
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Persisted runs. Thread-safe: each thread gets its own sqlite3 connection."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.checkpoints = self.path.parent / "checkpoints"
+        self._local = threading.local()
+        self._migrate()
+
+    # ------------------------------------------------------------------ connections
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; explicit BEGIN
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def _write(self, sql: str, args=()) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(sql, args)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row["value"]) if row else SCHEMA_VERSION
+            for from_version, sql in MIGRATIONS:
+                if version == from_version:
+                    conn.execute(sql)
+                    version += 1
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} was written by a newer release (schema {version}); "
+                                   f"this one reads up to {SCHEMA_VERSION}.")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        return int(self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    # ------------------------------------------------------------------ recording
+    def start(self, run_id: str, cfg: TrainConfig, nickname: str = "") -> None:
+        self._write("INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid) "
+                    "VALUES (?, ?, ?, 'running', ?, ?)",
+                    (run_id, nickname, json.dumps(cfg.to_dict()), time.time(), os.getpid()))
+
+    def add_epoch(self, run_id: str, e: EpochEnd) -> None:
+        self._write(f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(EPOCH_FIELDS)}) "
+                    f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
+                    (run_id, e.epoch, *(getattr(e, f) for f in EPOCH_FIELDS)))
+
+    def finish(self, run_id: str, state: str, message: str | None = None, done: Done | None = None,
+               num_classes: int = 10) -> None:
+        if done is None:
+            self._write("UPDATE runs SET state=?, message=?, ended_at=? WHERE id=?",
+                        (state, message, time.time(), run_id))
+            return
+        cm = confusion(done.labels.numpy(), done.predictions.numpy(), num_classes).tolist()
+        ckpt = self.save_checkpoint(run_id, self.get(run_id)["config"], done.weights, done.test_acc)
+        self._write("UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
+                    "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
+                    (state, message, time.time(), done.test_acc, done.test_loss, done.train_s_per_epoch,
+                     json.dumps(cm), str(ckpt), run_id))
+
+    def record(self, job, event) -> None:
+        """A JobManager listener: persist each event as it happens, not only at the end."""
+        if isinstance(event, Started):
+            self.start(job.id, job.config, job.nickname)
+        elif isinstance(event, EpochEnd):
+            self.add_epoch(job.id, event)
+        elif isinstance(event, Done):
+            self.finish(job.id, "done", done=event, num_classes=len(D.info(job.config.dataset).classes))
+        elif isinstance(event, Failed):
+            if self.get(job.id) is None:  # failed before Started (bad config, missing data)
+                self.start(job.id, job.config, job.nickname)
+            self.finish(job.id, "failed", event.message)
+        elif isinstance(event, Stopped):
+            self.finish(job.id, "stopped", event.reason)
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a process that no longer exists (killed server): mark them interrupted."""
+        rows = self._conn().execute("SELECT id, owner_pid FROM runs WHERE state='running'").fetchall()
+        dead = [r["id"] for r in rows if r["owner_pid"] != os.getpid() and not _pid_alive(r["owner_pid"])]
+        for run_id in dead:
+            self._write("UPDATE runs SET state='interrupted', message=? WHERE id=? AND state='running'",
+                        ("Interrupted: the server stopped while this run was training. Its epochs so far are kept.",
+                         run_id))
+        return len(dead)
+
+    # ------------------------------------------------------------------ reading
+    def _row(self, r: sqlite3.Row) -> dict:
+        d = dict(r)
+        d["config"] = json.loads(d["config"])
+        d["confusion"] = json.loads(d["confusion"]) if d["confusion"] else None
+        return d
+
+    def get(self, run_id: str) -> dict | None:
+        r = self._conn().execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(self, dataset: str | None = None, model: str | None = None) -> list[dict]:
+        """All runs, newest first, optionally filtered by dataset and model."""
+        runs = [self._row(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY started_at DESC")]
+        return [r for r in runs if (dataset is None or r["config"]["dataset"] == dataset)
+                and (model is None or r["config"]["model"] == model)]
+
+    def epochs(self, run_id: str) -> list[dict]:
+        return [dict(r) for r in self._conn().execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch",
+                                                       (run_id,))]
+
+    def delete(self, run_id: str) -> None:
+        run = self.get(run_id)
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if run and run["checkpoint"]:
+            Path(run["checkpoint"]).unlink(missing_ok=True)
+
+    def metrics_csv(self, run_id: str) -> str:
+        """Per-epoch metrics of a run as CSV text."""
+        rows = self.epochs(run_id)
+        lines = [",".join(("epoch",) + EPOCH_FIELDS)]
+        for r in rows:
+            lines.append(",".join([str(r["epoch"])] + ["" if r[f] is None else f"{r[f]:.6g}" for f in EPOCH_FIELDS]))
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, run_id: str, config: dict, weights: dict, test_acc: float) -> Path:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        path = self.checkpoints / f"{run_id}.pt"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(checkpoint_bytes(config, weights, test_acc))
+        tmp.replace(path)  # atomic: a crash never leaves half a checkpoint under the real name
+        return path
+
+
+def checkpoint_bytes(config: dict, weights: dict, test_acc: float | None = None) -> bytes:
+    """A checkpoint as bytes: the state_dict plus the config as JSON (only tensors, strings and numbers)."""
+    buf = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "config": json.dumps(config), "state_dict": weights,
+                "test_acc": float(test_acc) if test_acc is not None else -1.0}, buf)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    config: TrainConfig
+    model: torch.nn.Module
+    test_acc: float | None
+
+
+def load_checkpoint(data: bytes) -> Checkpoint:
+    """Parse checkpoint bytes safely: size cap, weights_only unpickling, and shapes checked against the config."""
+    if not data:
+        raise CheckpointError("The file is empty.")
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"The file is {len(data) / 2**20:.1f} MB; checkpoints of these models are under "
+                              f"{MAX_CHECKPOINT_BYTES // 2**20} MB. Refused.")
+    if not data.startswith(b"PK\x03\x04"):  # torch.save always writes a zip archive
+        raise CheckpointError("This is not a checkpoint file saved by this app (a .pt file from its "
+                              "Download button).")
+    try:
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - every failure here means "not a usable checkpoint"
+        text = str(e).lower()
+        # torch names what it blocked: "unsupported GLOBAL posix.system", "Unsupported operand", ...
+        if "global" in text or "unsupported operand" in text or "reduce" in text:
+            raise CheckpointError("Refused: the file contains Python objects or code, not just weights. "
+                                  "Only checkpoints saved by this app can be loaded.") from None
+        raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
+    if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError("This file is a PyTorch file but not a checkpoint saved by this app.")
+    try:
+        cfg = TrainConfig.from_dict(json.loads(obj["config"]))
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"The checkpoint's config is unreadable ({e}).") from None
+    if cfg.errors():
+        raise CheckpointError("The checkpoint's config is invalid: " + " ".join(cfg.errors()))
+    weights = obj.get("state_dict")
+    info = D.info(cfg.dataset)
+    fresh = M.build(cfg.model, info.size, len(info.classes), cfg.hidden).state_dict()
+    if not isinstance(weights, dict) or set(weights) != set(fresh):
+        raise CheckpointError(f"The weights do not belong to a {cfg.model} model: expected layers "
+                              f"{', '.join(fresh)}.")
+    for name, tensor in fresh.items():
+        got = weights[name]
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise CheckpointError(f"Layer {name} has shape {shape}, but a {cfg.model} model for {cfg.dataset} "
+                                  f"needs {tuple(tensor.shape)}: the checkpoint is for another model or dataset.")
+        if not torch.isfinite(got).all():
+            raise CheckpointError(f"Layer {name} holds NaN or infinite values: this run had diverged.")
+    acc = float(obj.get("test_acc", -1))
+    return Checkpoint(cfg, restore(cfg.to_dict(), weights), acc if acc >= 0 else None)
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
+    """Evaluate a loaded checkpoint on the test set, as a Done event the Results and Inside pages can show."""
+    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
+    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
+    return Done(loss, acc, ds.test_y.clone(), probs, weights, float("nan"), 0.0, ckpt.config.epochs)
+
+
+_stores: dict[Path, RunStore] = {}
+_stores_lock = threading.Lock()
+
+
+def default_store() -> RunStore:
+    """The store at $RUNS_DB for this process; opening it marks runs of dead servers interrupted."""
+    path = default_path().resolve()
+    with _stores_lock:
+        if path not in _stores:
+            store = RunStore(path)
+            store.mark_interrupted()
+            _stores[path] = store
+        return _stores[path]
+
+
+def confusion_array(run: dict) -> np.ndarray | None:
+    return np.asarray(run["confusion"]) if run.get("confusion") else None

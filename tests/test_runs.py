@@ -1,0 +1,179 @@
+"""The run store and checkpoints: durable, concurrent, crash-safe, and closed to hostile files."""
+import io
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from core import data as D
+from core.config import TrainConfig
+from core.jobs import JobManager
+from core.runs import CheckpointError, RunStore, checkpoint_bytes, evaluate_checkpoint, load_checkpoint
+from core.train import Done, EpochEnd, train
+from tests.conftest import ROOT
+
+CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
+
+
+def test_round_trip_through_a_job(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    mgr = JobManager(listeners=(store.record,))
+    job = mgr.submit(CFG, nickname="ada")
+    assert job.wait(60)
+    run = store.get(job.id)
+    assert run["state"] == "done" and run["nickname"] == "ada" and run["config"]["lr"] == 0.5
+    assert run["test_acc"] == pytest.approx(job.snapshot().done.test_acc)
+    assert len(run["confusion"]) == 10 and sum(map(sum, run["confusion"])) == 297
+    epochs = store.epochs(job.id)
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    assert epochs[-1]["test_acc"] == pytest.approx(job.snapshot().epochs[-1].test_acc)
+    assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
+    assert len(store.metrics_csv(job.id).splitlines()) == 4
+    assert os.path.exists(run["checkpoint"])
+    assert store.schema_version() == 1
+    assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
+    assert store.list(model="cnn") == []
+    store.delete(job.id)
+    assert store.get(job.id) is None and store.epochs(job.id) == [] and not os.path.exists(run["checkpoint"])
+    mgr.close()
+
+
+def test_epochs_are_written_as_the_run_progresses(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    seen = []
+
+    def listener(job, event):
+        store.record(job, event)
+        if isinstance(event, EpochEnd):
+            seen.append((event.epoch, len(RunStore(tmp_path / "runs.db").epochs(job.id)),
+                         RunStore(tmp_path / "runs.db").get(job.id)["state"]))
+
+    mgr = JobManager(listeners=(listener,))
+    assert mgr.submit(CFG).wait(60)
+    assert seen == [(1, 1, "running"), (2, 2, "running"), (3, 3, "running")]  # visible to another reader
+    mgr.close()
+
+
+def test_eight_concurrent_writers_lose_nothing(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    fake = next(e for e in train(CFG.with_(epochs=1)) if isinstance(e, EpochEnd))
+
+    def writer(w):
+        for r in range(5):
+            run_id = f"w{w}-r{r}"
+            store.start(run_id, CFG, nickname=f"writer {w}")
+            for epoch in range(1, 11):
+                store.add_epoch(run_id, fake.__class__(**{**fake.__dict__, "epoch": epoch}))
+            store.finish(run_id, "stopped", "test")
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = store.list()
+    assert len(runs) == 40 and all(r["state"] == "stopped" for r in runs)
+    assert all(len(store.epochs(r["id"])) == 10 for r in runs)
+
+
+def test_kill_9_mid_run_then_reopen_marks_it_interrupted(tmp_path):
+    db = tmp_path / "runs.db"
+    store = RunStore(db)
+    finished = store  # a finished run from an earlier, healthy process
+    mgr = JobManager(listeners=(finished.record,))
+    done_job = mgr.submit(CFG)
+    assert done_job.wait(60)
+    mgr.close()
+    script = ("import sys, time; sys.path.insert(0, '.')\n"
+              "from core.config import TrainConfig\nfrom core.jobs import JobManager\nfrom core.runs import RunStore\n"
+              f"store = RunStore({str(db)!r})\n"
+              "mgr = JobManager(listeners=(store.record,))\n"
+              "job = mgr.submit(TrainConfig(dataset='digits', batch_size=1, epochs=50))\n"
+              "print(job.id, flush=True)\n"
+              "time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(store.epochs(run_id)) < 1:
+        time.sleep(0.2)
+    assert len(store.epochs(run_id)) >= 1, "the subprocess never finished an epoch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    reopened = RunStore(db)
+    assert reopened.mark_interrupted() == 1
+    run = reopened.get(run_id)
+    assert run["state"] == "interrupted" and "Interrupted" in run["message"]
+    assert len(reopened.epochs(run_id)) >= 1  # its epochs so far are kept
+    intact = reopened.get(done_job.id)
+    assert intact["state"] == "done" and len(reopened.epochs(done_job.id)) == 3
+    assert load_checkpoint(open(intact["checkpoint"], "rb").read()).config == CFG
+
+
+@pytest.mark.parametrize("model,opt,lr", [("softmax", "sgd", 0.5), ("cnn", "adam", 0.01), ("mlp", "sgd", 0.5)])
+def test_checkpoint_round_trip_gives_identical_accuracy(model, opt, lr):
+    cfg = CFG.with_(model=model, optimizer=opt, lr=lr, epochs=2)
+    done = list(train(cfg))[-1]
+    assert isinstance(done, Done)
+    ckpt = load_checkpoint(checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc))
+    assert ckpt.config == cfg and ckpt.test_acc == pytest.approx(done.test_acc)
+    again = evaluate_checkpoint(ckpt, D.load("digits"))
+    assert again.test_acc == done.test_acc  # exactly: the seeds' save/load check
+    assert torch.equal(again.predictions, done.predictions)
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/pwned-by-checkpoint",))
+
+
+def _torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def test_hostile_and_wrong_checkpoints_are_refused_with_a_message():
+    good_cfg = CFG.to_dict()
+    done = list(train(CFG.with_(epochs=1)))[-1]
+    good = checkpoint_bytes(good_cfg, done.weights, done.test_acc)
+    cnn_weights = {k: v for k, v in __import__("core.models").models.CNN(8).state_dict().items()}
+    cases = [
+        (b"", "empty"),
+        (__import__("random").Random(0).randbytes(5000), "not a checkpoint"),
+        (b"PK\x03\x04" + bytes(100), "not a checkpoint"),
+        (good[: len(good) // 2], "not a checkpoint"),
+        (pickle.dumps(Evil()), "not a checkpoint"),
+        (_torch_bytes({"format": "x", "evil": Evil()}), "Python objects or code"),
+        (_torch_bytes({"some": torch.zeros(3)}), "not a checkpoint saved by this app"),
+        (checkpoint_bytes({**good_cfg, "model": "cnn"}, done.weights), "do not belong to a cnn model"),
+        (checkpoint_bytes({**good_cfg, "dataset": "mnist"}, done.weights), "for another model or dataset"),
+        (checkpoint_bytes({**good_cfg, "lr": -5}, done.weights), "config is invalid"),
+        (checkpoint_bytes(good_cfg, {**done.weights, "W": torch.full((64, 10), float("nan"))}), "NaN"),
+        (checkpoint_bytes({**good_cfg, "model": "cnn"}, cnn_weights), None),  # a real CNN checkpoint loads
+    ]
+    for data, needle in cases:
+        if needle is None:
+            assert load_checkpoint(data).config.model == "cnn"
+            continue
+        with pytest.raises(CheckpointError, match=needle):
+            load_checkpoint(data)
+    assert not os.path.exists("/tmp/pwned-by-checkpoint")
+
+
+def test_oversized_checkpoint_is_refused(monkeypatch):
+    monkeypatch.setattr("core.runs.MAX_CHECKPOINT_BYTES", 100)
+    with pytest.raises(CheckpointError, match="Refused"):
+        load_checkpoint(bytes(1000))
+
+
+def test_newer_schema_is_refused_clearly(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    store._write("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(RuntimeError, match="newer release"):
+        RunStore(tmp_path / "runs.db")
