@@ -8,4 +8,7 @@ st.navigation([
     st.Page("pages/data.py", title="Data", icon="🖼️"),
     st.Page("pages/results.py", title="Results", icon="🎯"),
     st.Page("pages/inside.py", title="Inside the model", icon="🔬"),
+    st.Page("pages/compare.py", title="Compare runs", icon="📈"),
+    st.Page("pages/race.py", title="Same-seed race", icon="🏁"),
+    st.Page("pages/board.py", title="Class board", icon="🏫"),
 ]).run()

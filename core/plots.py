@@ -188,3 +188,47 @@ def bias_bars(b, classes, height: int = 260) -> go.Figure:
     fig.update_yaxes(title="b", zeroline=True)
     fig.update_xaxes(type="category")
     return _layout(fig, height, "Bias b (one per class)")
+
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str, height: int = 380) -> go.Figure:
+    """One line per run of a per-epoch metric (rows as stored: dicts with 'epoch' and the metric)."""
+    fig = go.Figure()
+    for i, (label, rows) in enumerate(series):
+        pts = [(r["epoch"], r.get(metric)) for r in rows if r.get(metric) is not None]
+        if pts:
+            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
+                                     name=label, line=dict(color=PALETTE[i % len(PALETTE)], width=3)))
+    fig.update_xaxes(title="epoch")
+    return _layout(fig, height, title)
+
+
+def race_losses(series: list[tuple[str, list[float], list[float]]], height: int = 420) -> go.Figure:
+    """Batch losses of racing runs on one shared x axis (epochs), smoothed, so they line up step for step."""
+    fig = go.Figure()
+    for i, (label, x, losses) in enumerate(series):
+        xs, ys = downsample(list(x), ema(losses))
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label,
+                                 line=dict(color=PALETTE[i % len(PALETTE)], width=3)))
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="loss (smoothed)", rangemode="tozero")
+    return _layout(fig, height, "Loss per batch")
+
+
+def hyper_scatter(rows: list[dict], x: str, log_x: bool = False, height: int = 460, font: int = 16) -> go.Figure:
+    """Each run a dot: a hyperparameter against test accuracy, coloured by model, named by nickname."""
+    fig = go.Figure()
+    models = sorted({r["model"] for r in rows})
+    for i, m in enumerate(models):
+        pts = [r for r in rows if r["model"] == m]
+        fig.add_trace(go.Scatter(x=[r[x] for r in pts], y=[r["test acc"] for r in pts], mode="markers", name=m,
+                                 text=[r["nickname"] or "anonymous" for r in pts],
+                                 marker=dict(size=font, color=PALETTE[i % len(PALETTE)], line=dict(width=1)),
+                                 hovertemplate="%{text}<br>" + x + " %{x}<br>test acc %{y:.3f}<extra></extra>"))
+    fig.update_xaxes(title=x, type="log" if log_x else None)
+    fig.update_yaxes(title="test accuracy")
+    fig = _layout(fig, height, f"{x} against test accuracy")
+    fig.update_layout(font=dict(size=font))
+    return fig

@@ -320,3 +320,12 @@ def default_store() -> RunStore:
 
 def confusion_array(run: dict) -> np.ndarray | None:
     return np.asarray(run["confusion"]) if run.get("confusion") else None
+
+
+def snapshot_from_checkpoint(ckpt: Checkpoint, ds: D.Dataset, name: str = "uploaded checkpoint"):
+    """A finished-job Snapshot for a loaded checkpoint, so Results and Inside can show it like any run."""
+    from core.jobs import DONE, Snapshot
+
+    now = time.time()
+    return Snapshot(f"checkpoint:{name}", ckpt.config, DONE, name, None, None, None, None, (), (), (), (),
+                    evaluate_checkpoint(ckpt, ds), now, now, now, 0)

@@ -56,6 +56,39 @@ def current_job() -> TrainingJob | None:
     return job
 
 
+def current_view():
+    """(snapshot, job) for the Results and Inside pages: the newest of this session's job and an uploaded
+    checkpoint; job is None when the checkpoint is shown (or nothing is)."""
+    job = current_job()
+    loaded = st.session_state.get("loaded_snapshot")
+    if loaded is not None and (job is None or loaded.submitted_at > job.submitted_at):
+        return loaded, None
+    return (job.snapshot() if job else None), job
+
+
+def checkpoint_ui(key: str) -> None:
+    """Upload a checkpoint, evaluate it on its test set and make it what Results and Inside show."""
+    from core.runs import CheckpointError, load_checkpoint, snapshot_from_checkpoint
+
+    up = st.file_uploader("Load a checkpoint (.pt) saved by this app", type=["pt"], key=key)
+    if up is None or st.session_state.get(f"{key}_done") == up.file_id:
+        return
+    try:
+        ckpt = load_checkpoint(up.getvalue())
+    except CheckpointError as e:
+        st.error(str(e), icon="🛡️")
+        return
+    ds = load_dataset(ckpt.config.dataset, offer_digits=False)
+    if ds is None:
+        return
+    with st.spinner("Evaluating the checkpoint on the test set…"):
+        st.session_state["loaded_snapshot"] = snapshot_from_checkpoint(ckpt, ds, up.name)
+    st.session_state[f"{key}_done"] = up.file_id
+    acc = st.session_state["loaded_snapshot"].done.test_acc
+    saved = f" (saved with {ckpt.test_acc:.2%})" if ckpt.test_acc is not None else ""
+    st.success(f"Loaded {up.name}: test accuracy {acc:.2%}{saved}.", icon="✅")
+
+
 def _use_digits() -> None:
     st.session_state["w_dataset"] = "digits"
     save_kept("w_dataset")

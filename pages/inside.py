@@ -12,11 +12,10 @@ from core import plots
 from core.config import TrainConfig
 from core.preprocess import ImageError, prepare
 from core.train import restore
-from pages.common import MODEL_LABELS, current_job, load_dataset
+from pages.common import MODEL_LABELS, current_view, load_dataset
 
 st.title("Inside the model")
-job = current_job()
-snap = job.snapshot() if job else None
+snap, job = current_view()
 if snap is not None:
     cfg = snap.config
 else:  # no run yet: describe what the Train page is set to
@@ -140,7 +139,7 @@ with tab_code:
 
 @st.fragment(run_every=1.0 if job and job.state in ("queued", "running") else None)
 def live():
-    s = job.snapshot() if job else None
+    s = job.snapshot() if job else snap
     model, caption = model_from(s)
     with tab_model:
         if model is None:

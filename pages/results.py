@@ -4,12 +4,16 @@ import pandas as pd
 import streamlit as st
 
 from core import metrics, plots
-from pages.common import MODEL_LABELS, current_job, load_dataset
+from core.runs import checkpoint_bytes
+from pages.common import MODEL_LABELS, checkpoint_ui, current_view, load_dataset
 
 st.title("What did it learn?")
-job = current_job()
-if job is None:
-    st.info("No run yet: start one on the **Train** page, then come back.", icon="🏋️")
+with st.expander("Load a saved checkpoint instead"):
+    checkpoint_ui("res_ckpt")
+first, job = current_view()
+if first is None:
+    st.info("No run yet: start one on the **Train** page (or load a checkpoint above), then come back.",
+            icon="🏋️")
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
     st.stop()
 
@@ -24,9 +28,9 @@ def latest_predictions(s):
     return None, None, None
 
 
-@st.fragment(run_every=1.0 if job.state in ("queued", "running") else None)
+@st.fragment(run_every=1.0 if job is not None and job.state in ("queued", "running") else None)
 def results():
-    s = job.snapshot()
+    s = job.snapshot() if job is not None else first
     cfg = s.config
     ds = load_dataset(cfg.dataset, offer_digits=False)
     if ds is None:
@@ -45,6 +49,12 @@ def results():
     e = s.latest_epoch
     m2.metric("Test loss", f"{(s.done.test_loss if s.done else e.test_loss):.3f}")
     m3.metric("Wrong test images", f"{int((preds != labels).sum()):,} of {len(labels):,}")
+
+    if s.done is not None:
+        st.download_button("⬇ Download the trained weights (.pt)", key="res_download",
+                           data=checkpoint_bytes(cfg.to_dict(), s.done.weights, s.done.test_acc),
+                           file_name=f"{cfg.dataset}-{cfg.model}-{s.id.split(':')[0]}.pt",
+                           mime="application/octet-stream")
 
     st.header("Sample predictions")
     f1, f2, f3 = st.columns([1, 2, 1], vertical_alignment="bottom")

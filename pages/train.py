@@ -28,8 +28,10 @@ def controls_ui() -> TrainConfig:
     for field, key in FIELDS.items():
         keep(key, getattr(DEFAULTS, field))
     keep("w_preset", "d2l-softmax")
+    keep("w_nick", "")
     with st.sidebar:
         st.header("Set up a run")
+        st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         c1.selectbox("Seed recipe", list(PRESETS), key="w_preset",
                      help="The classic tutorials' settings: d2l softmax, the seed CNN, MNIST logistic regression.")
@@ -49,7 +51,7 @@ def controls_ui() -> TrainConfig:
                         help="Train on fewer images for a quick look on a slow laptop.")
         st.number_input("Seed", *LIMITS["seed"], key="w_seed", step=1,
                         help="Same settings and seed give exactly the same curve.")
-    save_kept("w_preset", *FIELDS.values())
+    save_kept("w_preset", "w_nick", *FIELDS.values())
     return TrainConfig(**{field: st.session_state[key] for field, key in FIELDS.items()})
 
 
@@ -77,7 +79,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
     busy = job is not None and job.state in ("queued", "running")
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
     if c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch"):
-        new = manager().submit(cfg)
+        new = manager().submit(cfg, nickname=st.session_state.get("w_nick", "").strip())
         remember(new)
         new.wait_first_batch(0.5)  # most runs draw their first point in this first redraw
         st.rerun()

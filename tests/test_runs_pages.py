@@ -1,0 +1,108 @@
+"""AppTest for the pages of issue 'Runs that last': compare, race, board, checkpoint download and upload."""
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from core.config import TrainConfig
+from core.jobs import JobManager, default_manager
+from core.runs import default_store
+from tests.conftest import ROOT
+
+
+def app():
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
+def train_from_page(at, lr, nick="ada"):
+    at.switch_page("pages/train.py").run()
+    at.text_input(key="w_nick").input(nick).run()
+    at.number_input(key="w_epochs").set_value(2).run()
+    at.select_slider(key="w_lr").set_value(lr).run()
+    next(b for b in at.button if "Start" in b.label).click().run()
+    job = default_manager().get(at.session_state["job_id"])
+    assert job.wait(60)
+    return job
+
+
+def test_same_seed_race_gives_identical_first_batch_losses():
+    mgr = JobManager(cap=2)
+    cfg = TrainConfig(dataset="digits", model="mlp", lr=0.1, batch_size=32, epochs=1, seed=5)
+    a, b = mgr.submit(cfg), mgr.submit(cfg)
+    c = mgr.submit(cfg.with_(lr=0.01))
+    for j in (a, b, c):
+        assert j.wait(60)
+    la, lb, lc = (j.snapshot().losses for j in (a, b, c))
+    assert la[0] == lb[0] == lc[0]  # same weights, same first batch, loss taken before the update
+    assert la == lb  # identical configs race identically
+    assert la[1] != lc[1]  # the lr changes the second step on
+    mgr.close()
+
+
+def test_race_page_runs_two_jobs_and_shows_both():
+    at = app().switch_page("pages/race.py").run()
+    assert not at.exception
+    at.selectbox(key="race_field").select("lr").run()
+    next(b for b in at.button if "race" in b.label).click().run()
+    jobs = [default_manager().get(i) for i in at.session_state["race_ids"]]
+    for j in jobs:
+        assert j.wait(60)
+    at.run()
+    assert not at.exception
+    assert {"race_loss", "race_acc"} <= {c.key for c in at.get("plotly_chart")}
+    first = next(m.value for m in at.markdown if m.value.startswith("First-batch loss"))
+    la, lb = (j.snapshot().losses[0] for j in jobs)
+    assert f"{la:.4f}" in first and la == lb
+
+
+def test_compare_page_overlays_runs_and_states_the_difference():
+    at = app()
+    j1, j2 = train_from_page(at, 0.1), train_from_page(at, 1.0)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    at.multiselect(key="cmp_runs").set_value([j1.id, j2.id]).run()
+    assert "What differs: lr" in at.caption[0].value
+    assert {"cmp_loss", "cmp_tacc", "cmp_vacc"} <= {c.key for c in at.get("plotly_chart")}
+    table = at.dataframe[0].value
+    assert sorted(table["lr"]) == [0.1, 1.0] and table["state"].tolist() == ["done", "done"]
+    at.checkbox(key="cmp_sure").check().run()
+    next(b for b in at.button if b.label == "Delete selected").click().run()
+    assert default_store().get(j1.id) is None and default_store().get(j2.id) is None
+
+
+def test_board_lists_everyones_runs_and_has_a_presenter_view():
+    other_session = app()
+    train_from_page(other_session, 0.3, nick="grace")
+    at = app().switch_page("pages/board.py").run()
+    assert not at.exception
+    assert "grace" in at.dataframe[0].value["nickname"].tolist()
+    assert "board_scatter" in {c.key for c in at.get("plotly_chart")}
+    at.toggle(key="board_presenter").set_value(True).run()
+    assert not at.exception and len(at.table) == 1
+
+
+def test_a_loaded_checkpoint_shows_on_results_and_inside_with_the_same_accuracy():
+    from core import data as D
+    from core.runs import checkpoint_bytes, load_checkpoint, snapshot_from_checkpoint
+
+    at = app()
+    job = train_from_page(at, 0.3)
+    at.switch_page("pages/results.py").run()
+    assert len(at.get("download_button")) == 1  # the weights can be downloaded
+    done = job.snapshot().done
+    blob = checkpoint_bytes(job.config.to_dict(), done.weights, done.test_acc)  # what the button serves
+    fresh = app()  # another student's session uploads it
+    fresh.session_state["loaded_snapshot"] = snapshot_from_checkpoint(load_checkpoint(blob), D.load("digits"),
+                                                                      "ada.pt")
+    fresh.switch_page("pages/results.py").run()
+    assert not fresh.exception
+    assert fresh.metric[0].value == f"{done.test_acc:.1%}"
+    assert {"res_grid", "res_cm"} <= {c.key for c in fresh.get("plotly_chart")}
+    fresh.switch_page("pages/inside.py").run()
+    assert not fresh.exception and "in_templates" in {c.key for c in fresh.get("plotly_chart")}
+
+
+def test_runs_are_persisted_while_training():
+    at = app()
+    job = train_from_page(at, 0.1, nick="linus")
+    run = default_store().get(job.id)
+    assert run["nickname"] == "linus" and run["state"] == "done" and len(default_store().epochs(job.id)) == 2
