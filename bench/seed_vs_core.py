@@ -46,8 +46,7 @@ from core import data  # noqa: E402
 from core.config import PRESETS  # noqa: E402
 from core.train import Done, EpochEnd, Failed, Stopped, train  # noqa: E402
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = data.IDX_FILES
 PRESET_OF = {"softmax": "d2l-softmax", "cnn": "seed-cnn"}
 TARGETS = {"softmax": 20.0, "cnn": 3.0}  # wanted speed-up of core over the seed, per-epoch wall time
 NOISY = 1.5  # reference probes further apart than this factor mean the machine's speed changed mid-run

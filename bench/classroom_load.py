@@ -1,0 +1,232 @@
+"""A class on one server: 16 students in real browser sessions, then 16 who close their tabs.
+
+    python bench/classroom_load.py                 # both scenarios, prints a report
+    python bench/classroom_load.py --students 8 --skip-abandon
+
+Everything talks to a Streamlit server this script starts on 127.0.0.1. Reported:
+  * jobs finished / stopped / failed (from the run store) and the most that waited in the queue;
+  * time from Start to the first chart point, for students whose job started at once and for queued ones;
+  * page-load latency p50 / p95 of fresh tabs opened while the class trains;
+  * server memory: after start-up, with the datasets loaded, and at peak (per-session growth);
+  * CPU oversubscription: the most threads of the server seen running at once, against the cores;
+  * abandoned tabs: how long until every job of a closed tab is stopped, and memory afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
+
+from tests.e2e.conftest import FLAGS, free_port, start_server  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
+    return !!(el && el._fullData && el._fullData.length && el._fullData[0].x.length > 0); }"""
+# (dataset, model, optimizer, lr, batch, epochs, subset): small enough that a class finishes in minutes
+MIX = [("digits", "softmax", "sgd", 0.3, 64, 5, 0), ("fashion-mnist", "softmax", "sgd", 0.1, 256, 2, 10000),
+       ("digits", "cnn", "adam", 0.01, 64, 3, 0), ("fashion-mnist", "cnn", "adam", 0.01, 100, 1, 3000)]
+LABELS = {"digits": "Digits 8x8 (embedded)", "fashion-mnist": "Fashion-MNIST clothing",
+          "softmax": "Softmax regression (from scratch)", "cnn": "CNN (the seed LeNet)"}
+
+
+class Monitor(threading.Thread):
+    """Samples the server's resident memory and its number of running threads every 0.2 s."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.rss, self.running, self.stop = pid, [], [], threading.Event()
+
+    def rss_mb(self) -> float:
+        for line in open(f"/proc/{self.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def running_threads(self) -> int:
+        n = 0
+        for task in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                stat = open(f"/proc/{self.pid}/task/{task}/stat").read()
+            except OSError:
+                continue
+            n += stat[stat.rindex(")") + 2] == "R"
+        return n
+
+    def run(self):
+        while not self.stop.wait(0.2):
+            try:
+                self.rss.append(self.rss_mb())
+                self.running.append(self.running_threads())
+            except OSError:
+                return
+
+
+def pick(page, label: str, option: str) -> None:
+    box = page.locator(f"[data-testid=stSelectbox]:has-text('{label}')").first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_timeout(250)
+
+
+def fill(page, label: str, value) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(250)
+
+
+def set_up(page, url: str, i: int, spec) -> None:
+    dataset, model, opt, lr, batch, epochs, subset = spec
+    page.goto(url)
+    page.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
+    fill(page, "Your nickname (shown on the class board)", f"student{i:02d}")
+    pick(page, "Dataset", LABELS[dataset])
+    pick(page, "Model", LABELS[model])
+    page.get_by_text("Adam" if opt == "adam" else "SGD (hand-written)", exact=True).click()
+    fill(page, "Batch size", batch)
+    fill(page, "Epochs", epochs)
+    fill(page, "Training subset (0 = all images)", subset)
+
+
+def states(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("SELECT state, count(*) FROM runs GROUP BY state").fetchall())
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
+    contexts, pages = [], []
+    for i in range(n):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(120_000)
+        set_up(page, url, i, MIX[i % len(MIX)])
+        pages.append(page)
+    starts, queued_seen = [], 0
+    for page in pages:  # the class presses Start within a few seconds
+        page.get_by_role("button", name="▶ Start training").click()
+        starts.append(time.perf_counter())
+    first_point, waited = [], []
+    for page, t in zip(pages, starts):
+        queued = page.get_by_text("Waiting for a free slot").count() > 0
+        queued_seen += queued
+        page.wait_for_function(JS_POINTS, polling=50, timeout=600_000)
+        (waited if queued else first_point).append(time.perf_counter() - t)
+    loads = []
+    for _ in range(10):  # fresh tabs while the class trains
+        ctx = browser.new_context()
+        p = ctx.new_page()
+        t = time.perf_counter()
+        p.goto(url)
+        p.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
+        loads.append(time.perf_counter() - t)
+        ctx.close()
+    for page in pages:
+        page.get_by_text("Done:").or_(page.get_by_text("Failed:")).or_(page.get_by_text("Stopped:")).wait_for(
+            timeout=900_000)
+    for ctx in contexts:
+        ctx.close()
+    print(f"\n== {n} students on one server ==")
+    print(f"runs by state: {states(db)} (queued visibly at Start: {queued_seen})")
+    if first_point:
+        print(f"start -> first chart point, job started at once: p50 {statistics.median(first_point):.2f} s, "
+              f"max {max(first_point):.2f} s ({len(first_point)} students)")
+    if waited:
+        print(f"start -> first chart point, after waiting in the queue: p50 {statistics.median(waited):.1f} s, "
+              f"max {max(waited):.1f} s ({len(waited)} students)")
+    print(f"page load while training (10 fresh tabs): p50 {statistics.median(loads):.2f} s, "
+          f"p95 {pct(loads, 95):.2f} s (target p95 < 2 s)")
+    print(f"server threads running at once: max {max(mon.running)}, p95 {pct(mon.running, 95):.0f} "
+          f"on {os.cpu_count()} cores")
+
+
+def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, ttl: float, base_mb: float) -> None:
+    contexts = []
+    for i in range(n):
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
+        fill(page, "Batch size", 1)
+        fill(page, "Epochs", 100)  # far longer than the test: only the reaper can end it
+        page.get_by_role("button", name="▶ Start training").click()
+        page.get_by_text("Running:").or_(page.get_by_text("Waiting for a free slot")).wait_for()
+        contexts.append(ctx)
+    before = states(db)
+    t = time.perf_counter()
+    for ctx in contexts:
+        ctx.close()
+    limit = ttl + grace + 60
+    while time.perf_counter() - t < limit:
+        live = states(db).get("running", 0)
+        if live == 0:
+            break
+        time.sleep(1)
+    took = time.perf_counter() - t
+    time.sleep(3)
+    after_mb = mon.rss_mb()
+    print(f"\n== {n} abandoned tabs (session TTL {ttl:g} s + grace {grace:g} s) ==")
+    print(f"runs before closing: {before}; after: {states(db)}")
+    print(f"all jobs stopped {took:.0f} s after the tabs closed (limit {limit:.0f} s)")
+    print(f"server memory: {after_mb:.0f} MB afterwards vs {base_mb:.0f} MB with datasets loaded")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--students", type=int, default=16)
+    ap.add_argument("--skip-abandon", action="store_true")
+    ap.add_argument("--grace", type=float, default=10)
+    ap.add_argument("--ttl", type=float, default=5)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="classroom-"))
+    db = tmp / "runs.db"
+    port = free_port()
+    env = {"RUNS_DB": str(db), "JOB_GRACE_S": str(args.grace), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL":
+           str(args.ttl)}
+    proc = start_server(port, env, tmp / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    mon = Monitor(proc.pid)
+    try:
+        start_mb = mon.rss_mb()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            warm = browser.new_page()  # one visit with fashion-mnist selected loads it into the server
+            set_up(warm, url, 99, MIX[1])
+            warm.goto(url + "/data")
+            warm.get_by_text("Look at the data first").wait_for(timeout=60_000)
+            warm.close()
+            time.sleep(1)
+            data_mb = mon.rss_mb()
+            mon.start()
+            classroom(browser, url, args.students, mon, db)
+            peak = max(mon.rss)
+            print(f"server memory: {start_mb:.0f} MB at start, {data_mb:.0f} MB with datasets loaded, "
+                  f"peak {peak:.0f} MB: {(peak - data_mb) / args.students:.1f} MB per student session")
+            if not args.skip_abandon:
+                abandoned(browser, url, args.students, mon, db, args.grace, args.ttl, data_mb)
+            browser.close()
+    finally:
+        mon.stop.set()
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
