@@ -7,6 +7,7 @@ import streamlit as st
 from core import data as D
 from core import plots
 from core.runs import default_store
+from pages import common  # noqa: F401  (routes deep links through app.py)
 
 st.title("Class board")
 store = default_store()

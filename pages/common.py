@@ -6,6 +6,23 @@ import streamlit as st
 from core import data as D
 from core.jobs import JobManager, TrainingJob, default_manager
 
+def _route_through_app() -> None:
+    """Make a deep link go through app.py's router.
+
+    Streamlit starts in its legacy mode whenever a pages/ folder exists, and leaves it only once
+    st.navigation has run. A first visit straight to /board after the server starts would run
+    pages/board.py alone: no page config, and a sidebar listing every file here. Leave that mode and rerun
+    through app.py, which resolves the same URL to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()
+
 MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one hidden layer)",
                 "cnn": "CNN (the seed LeNet)"}
 

@@ -5,6 +5,7 @@ import streamlit as st
 from core import data as D
 from core import plots
 from core.runs import default_store
+from pages import common  # noqa: F401  (routes deep links through app.py)
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
 SHOWN_FIELDS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "val_fraction", "train_subset",
@@ -50,6 +51,9 @@ if chosen:
                            "test acc": r["test_acc"], "test loss": r["test_loss"],
                            "s/epoch": r["train_s_per_epoch"]} for r in chosen])
     st.dataframe(table, hide_index=True, width="stretch")
+    for r in chosen:
+        if r["state"] in ("interrupted", "failed") and r["message"]:
+            st.warning(f"{label(r, diff)}: {r['message']}", icon="⚠️")
     st.caption("Charts: the camera icon on each chart saves it as a PNG.")
     cols = st.columns(min(4, len(chosen)))
     for i, r in enumerate(chosen):

@@ -1,0 +1,18 @@
+"""A link straight to a page, as the first visit after the server starts, gets the app's real navigation."""
+from tests.e2e.conftest import free_port, start_server
+
+
+def test_first_visit_by_deep_link_goes_through_the_router(browser, tmp_path):
+    port = free_port()
+    server = start_server(port, {"RUNS_DB": str(tmp_path / "runs.db")})
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/board")
+        page.get_by_role("heading", name="Class board").wait_for(timeout=30_000)
+        nav = page.locator("[data-testid=stSidebarNav]")
+        nav.get_by_text("Same-seed race").wait_for()
+        text = nav.inner_text()
+        assert "Inside the model" in text and "common" not in text and "app" not in text.split()
+    finally:
+        server.terminate()
+        server.wait(10)
