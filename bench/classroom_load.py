@@ -72,10 +72,16 @@ class Monitor(threading.Thread):
 
 
 def pick(page, label: str, option: str) -> None:
-    box = page.locator(f"[data-testid=stSelectbox]:has-text('{label}')").first
+    """Choose an option of a Streamlit selectbox (an ARIA combobox that filters as you type)."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    if box.input_value() == option:
+        return
     box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    page.wait_for_timeout(250)
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(400)
+    if box.input_value() != option:
+        raise RuntimeError(f"could not choose {option!r} in {label!r}")
 
 
 def fill(page, label: str, value) -> None:
@@ -98,6 +104,13 @@ def set_up(page, url: str, i: int, spec) -> None:
     fill(page, "Training subset (0 = all images)", subset)
 
 
+T0 = time.perf_counter()
+
+
+def say(msg: str) -> None:
+    print(f"[{time.perf_counter() - T0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
 def states(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return dict(conn.execute("SELECT state, count(*) FROM runs GROUP BY state").fetchall())
@@ -116,16 +129,19 @@ def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
         page.set_default_timeout(120_000)
         set_up(page, url, i, MIX[i % len(MIX)])
         pages.append(page)
+    say(f"{n} students set up")
     starts, queued_seen = [], 0
     for page in pages:  # the class presses Start within a few seconds
         page.get_by_role("button", name="▶ Start training").click()
         starts.append(time.perf_counter())
+    say("all pressed Start")
     first_point, waited = [], []
     for page, t in zip(pages, starts):
         queued = page.get_by_text("Waiting for a free slot").count() > 0
         queued_seen += queued
         page.wait_for_function(JS_POINTS, polling=50, timeout=600_000)
         (waited if queued else first_point).append(time.perf_counter() - t)
+    say("every student saw a first point")
     loads = []
     for _ in range(10):  # fresh tabs while the class trains
         ctx = browser.new_context()
@@ -135,9 +151,11 @@ def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
         p.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
         loads.append(time.perf_counter() - t)
         ctx.close()
-    for page in pages:
-        page.get_by_text("Done:").or_(page.get_by_text("Failed:")).or_(page.get_by_text("Stopped:")).wait_for(
-            timeout=900_000)
+    say("page loads measured")
+    deadline = time.time() + 900
+    while states(db).get("running", 0) and time.time() < deadline:
+        time.sleep(1)
+    say("every run ended")
     for ctx in contexts:
         ctx.close()
     print(f"\n== {n} students on one server ==")
@@ -168,6 +186,7 @@ def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, t
         page.get_by_text("Running:").or_(page.get_by_text("Waiting for a free slot")).wait_for()
         contexts.append(ctx)
     before = states(db)
+    say(f"{n} abandoning students started runs: {before}")
     t = time.perf_counter()
     for ctx in contexts:
         ctx.close()

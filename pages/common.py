@@ -23,6 +23,11 @@ def _route_through_app() -> None:
 
 _route_through_app()
 
+# Train-page widget keys for each TrainConfig field; the race page reads the same settings.
+FIELDS = {"dataset": "w_dataset", "model": "w_model", "optimizer": "w_optimizer", "lr": "w_lr",
+          "batch_size": "w_batch", "epochs": "w_epochs", "val_fraction": "w_val", "train_subset": "w_subset",
+          "seed": "w_seed"}
+
 MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one hidden layer)",
                 "cnn": "CNN (the seed LeNet)"}
 
@@ -128,6 +133,14 @@ def keep(key: str, default):
     store = st.session_state.setdefault("_kept", {})
     if key not in st.session_state:
         st.session_state[key] = store.get(key, default)
+
+
+def kept_config():
+    """The TrainConfig the Train page is set to (its defaults for anything not set yet)."""
+    from core.config import TrainConfig
+
+    kept = st.session_state.get("_kept", {})
+    return TrainConfig(**{f: kept[k] for f, k in FIELDS.items() if k in kept})
 
 
 def save_kept(*keys: str) -> None:

@@ -9,18 +9,16 @@ import torch
 from core import data as D
 from core import models as M
 from core import plots
-from core.config import TrainConfig
 from core.preprocess import ImageError, prepare
 from core.train import restore
-from pages.common import MODEL_LABELS, current_view, load_dataset
+from pages.common import MODEL_LABELS, current_view, kept_config, load_dataset
 
 st.title("Inside the model")
 snap, job = current_view()
 if snap is not None:
     cfg = snap.config
 else:  # no run yet: describe what the Train page is set to
-    kept = st.session_state.get("_kept", {})
-    cfg = TrainConfig(dataset=kept.get("w_dataset", "digits"), model=kept.get("w_model", "softmax"))
+    cfg = kept_config()
 info = D.info(cfg.dataset)
 tab_model, tab_predict, tab_shapes, tab_code = st.tabs(["Weights", "Predict an image", "Shapes", "Code and maths"])
 

@@ -2,19 +2,10 @@
 import streamlit as st
 
 from core import plots
-from core.config import TrainConfig
-from pages.common import MODEL_LABELS, manager
+from pages.common import MODEL_LABELS, kept_config, manager
 
 VARY = {"lr": "Learning rate", "batch_size": "Batch size", "optimizer": "Optimizer", "model": "Model"}
 LR = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
-
-
-def base_config() -> TrainConfig:
-    kept = st.session_state.get("_kept", {})
-    names = {"dataset": "w_dataset", "model": "w_model", "optimizer": "w_optimizer", "lr": "w_lr",
-             "batch_size": "w_batch", "epochs": "w_epochs", "val_fraction": "w_val", "train_subset": "w_subset",
-             "seed": "w_seed"}
-    return TrainConfig(**{f: kept[k] for f, k in names.items() if k in kept})
 
 
 def value_ui(field: str, label: str, default, key: str):
@@ -32,7 +23,7 @@ def value_ui(field: str, label: str, default, key: str):
 st.title("Same-seed race")
 st.markdown("Two runs start from **the same initial weights** and see **the same batches in the same order** "
             "(same seed); only the setting you choose differs. Whatever separates the curves is that setting.")
-base = base_config()
+base = kept_config()
 st.caption(f"Everything else as on the Train page: {base.dataset}, {base.model}, {base.optimizer}, lr {base.lr:g}, "
            f"batch {base.batch_size}, {base.epochs} epochs, seed {base.seed}.")
 field = st.selectbox("Race on", list(VARY), format_func=VARY.get, key="race_field")

@@ -7,13 +7,10 @@ from core import data as D
 from core import plots
 from core.config import LIMITS, PRESETS, TrainConfig
 from core.train import estimate_seconds, pick_device
-from pages.common import MODEL_LABELS, current_job, keep, load_dataset, manager, remember, save_kept
+from pages.common import FIELDS, MODEL_LABELS, current_job, keep, load_dataset, manager, remember, save_kept
 
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 DEFAULTS = TrainConfig()
-FIELDS = {"dataset": "w_dataset", "model": "w_model", "optimizer": "w_optimizer", "lr": "w_lr",
-          "batch_size": "w_batch", "epochs": "w_epochs", "val_fraction": "w_val", "train_subset": "w_subset",
-          "seed": "w_seed"}
 SLOW_S = 60
 STATE_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
