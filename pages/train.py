@@ -139,15 +139,20 @@ def live_ui() -> None:
         left.plotly_chart(plots.batch_loss([], [], 1), key="chart_loss")
         right.plotly_chart(plots.epoch_curves([], st.session_state.get("w_epochs")), key="chart_epochs")
         return
-    running = job.state in ("queued", "running")
+    drawn_state = job.state
+    running = drawn_state in ("queued", "running")
+    # A queued job only needs its place in the queue refreshed: a slower timer and no charts keep a full
+    # class's waiting tabs from taking the server's CPU away from the jobs that train.
+    every = 3.0 if drawn_state == "queued" else 1.0
 
-    @st.fragment(run_every=1.0 if running else None)
+    @st.fragment(run_every=every if running else None)
     def live():
         s = job.snapshot()
-        if running and s.state not in ("queued", "running"):
-            st.rerun()  # finished: redraw the whole page once, without the timer
+        if s.state != drawn_state:
+            st.rerun()  # started or finished: redraw the whole page once, with the right timer
         status_ui(s)
-        charts_ui(s)
+        if s.state != "queued":
+            charts_ui(s)
 
     live()
     st.toggle("Smooth the batch loss", key="w_smooth", value=True)
