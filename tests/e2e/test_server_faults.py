@@ -42,7 +42,7 @@ def test_kill_9_mid_training_then_restart(browser, tmp_path, shots):
     server2 = start_server(port2, env, tmp_path / "second.log")
     try:
         page.goto(f"http://127.0.0.1:{port2}/compare")
-        page.get_by_text("Compare runs").wait_for()
+        page.get_by_role("heading", name="Compare runs").wait_for()
         page.get_by_text("Interrupted: the server stopped").wait_for()
         after = runs(db)
         assert after[0] == before[0]  # the finished run is intact, epochs and all
