@@ -75,6 +75,16 @@ def test_resolution_prefers_data_dir_then_torchvision_layout(tmp_path):
     assert ds.train_y.dtype == torch.int64 and ds.test_x.shape == (10, 28, 28)
 
 
+def test_system_folder_is_used_when_data_dir_has_nothing(tmp_path, monkeypatch):
+    """Debian's dataset-fashion-mnist puts the files in /usr/share/datasets/fashion-mnist/."""
+    system = tmp_path / "usr-share-datasets" / "fashion-mnist"
+    arrays = _tiny_set(system, seed=3)
+    monkeypatch.setattr(D, "SYSTEM_DIRS", {"fashion-mnist": (str(system),)})
+    assert D.find_files("fashion-mnist", tmp_path / "empty")[0].parent == system
+    ds = D.load("fashion-mnist", tmp_path / "empty", allow_download=False)
+    assert torch.equal(ds.train_y, torch.from_numpy(arrays[1]).long())
+
+
 def test_missing_files_name_the_four_files_and_digits(tmp_path):
     with pytest.raises(D.DatasetMissing) as e:
         D.load("fashion-mnist", tmp_path, allow_download=False)
