@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from core import data as D
@@ -317,9 +316,6 @@ def default_store() -> RunStore:
             _stores[path] = store
         return _stores[path]
 
-
-def confusion_array(run: dict) -> np.ndarray | None:
-    return np.asarray(run["confusion"]) if run.get("confusion") else None
 
 
 def snapshot_from_checkpoint(ckpt: Checkpoint, ds: D.Dataset, name: str = "uploaded checkpoint"):
