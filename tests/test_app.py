@@ -34,7 +34,8 @@ def no_errors(at):
     return at
 
 
-@pytest.mark.parametrize("page", ["pages/train.py", "pages/data.py", "pages/results.py"])
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/data.py", "pages/results.py", "pages/inside.py",
+                                  "pages/compare.py", "pages/race.py", "pages/board.py"])
 def test_every_page_renders_without_exception(page):
     at = app()
     no_errors(at.switch_page(page).run())
