@@ -145,13 +145,14 @@ class RunStore:
                     (run_id, e.epoch, *(getattr(e, f) for f in EPOCH_FIELDS)))
 
     def finish(self, run_id: str, state: str, message: str | None = None, done: Done | None = None,
-               num_classes: int = 10) -> None:
+               config: TrainConfig | None = None) -> None:
+        """Record how a run ended; a finished run (done, with its config) also gets metrics and a checkpoint."""
         if done is None:
             self._write("UPDATE runs SET state=?, message=?, ended_at=? WHERE id=?",
                         (state, message, time.time(), run_id))
             return
-        cm = confusion(done.labels.numpy(), done.predictions.numpy(), num_classes).tolist()
-        ckpt = self.save_checkpoint(run_id, self.get(run_id)["config"], done.weights, done.test_acc)
+        cm = confusion(done.labels.numpy(), done.predictions.numpy(), len(D.info(config.dataset).classes)).tolist()
+        ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
         self._write("UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
                     "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
                     (state, message, time.time(), done.test_acc, done.test_loss, done.train_s_per_epoch,
@@ -164,7 +165,7 @@ class RunStore:
         elif isinstance(event, EpochEnd):
             self.add_epoch(job.id, event)
         elif isinstance(event, Done):
-            self.finish(job.id, "done", done=event, num_classes=len(D.info(job.config.dataset).classes))
+            self.finish(job.id, "done", done=event, config=job.config)
         elif isinstance(event, Failed):
             if self.get(job.id) is None:  # failed before Started (bad config, missing data)
                 self.start(job.id, job.config, job.nickname)

@@ -7,6 +7,15 @@ from core import data as D
 from core import plots
 from pages.common import keep, load_dataset, save_kept
 
+
+@st.cache_data(show_spinner=False, max_entries=3)
+def mean_images(name: str) -> np.ndarray:
+    """The mean image of each class (uint8), computed once per dataset, not on every widget change."""
+    ds = D.load(name)
+    return np.stack([ds.train_x[ds.train_y == c].float().mean(0).round().byte().numpy()
+                     for c in range(len(ds.info.classes))])
+
+
 st.title("Look at the data first")
 keep("w_dataset", "digits")
 name = st.selectbox("Dataset", list(D.REGISTRY), key="w_dataset", format_func=lambda n: D.REGISTRY[n].title)
@@ -41,8 +50,7 @@ with left:
     st.plotly_chart(plots.class_balance(counts, classes), key="data_balance")
 with right:
     st.subheader("Mean image per class")
-    means = np.stack([ds.train_x[ds.train_y == c].float().mean(0).round().byte().numpy()
-                      for c in range(len(classes))])
+    means = mean_images(name)
     st.plotly_chart(plots.image_grid(means, list(classes), cols=5, tile=120), key="data_means")
 
 st.header("One image, as numbers")
