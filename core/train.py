@@ -243,8 +243,8 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
             if stop is not None and stop.is_set():
                 yield Stopped("Stopped by request.", epoch, step)
                 return
-            X = D.to_float(ds.train_x[idx]).to(device)
-            y = ds.train_y[idx].to(device)
+            X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], ~9x faster on a CPU
+            y = ds.train_y.index_select(0, idx).to(device)
             loss_t, O = step_fn(X, y)
             loss = float(loss_t)
             step += 1

@@ -137,3 +137,23 @@ def test_snapshot_keeps_weights_only_on_the_latest_epoch():
     assert [e.weights is None for e in s.epochs] == [True, True, False]
     assert s.epochs[-1].test_probs.shape == (297, 10)
     assert s.progress == 1.0
+
+
+def test_threads_are_shared_out_and_small_models_get_one(monkeypatch):
+    monkeypatch.setattr(J, "CORES", 4)
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="softmax"), 1) == 1
+    assert J.threads_for(TrainConfig(dataset="digits", model="cnn"), 1) == 1
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="cnn"), 1) == 4
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="mlp"), 2) == 2
+    assert J.threads_for(TrainConfig(dataset="mnist", model="cnn"), 8) == 1
+
+
+def test_a_job_trains_with_the_threads_it_was_given():
+    import torch
+
+    seen = []
+    job = J.TrainingJob(TrainConfig(dataset="digits", epochs=1, train_subset=64),
+                        listeners=(lambda j, e: seen.append(torch.get_num_threads()),))
+    job.start(threads=1)
+    assert job.wait(60)
+    assert seen and set(seen) == {1}
