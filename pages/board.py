@@ -7,7 +7,7 @@ import streamlit as st
 from core import data as D
 from core import plots
 from core.runs import default_store
-from pages import common  # noqa: F401  (routes deep links through app.py)
+from pages.common import chart  # importing pages.common also routes deep links through app.py
 
 st.title("Class board")
 store = default_store()
@@ -45,7 +45,7 @@ def board():
                      column_config={"test acc": st.column_config.ProgressColumn(min_value=0, max_value=1,
                                                                                 format="percent")})
     if finished:
-        st.plotly_chart(plots.hyper_scatter(finished, axis, log_x=axis == "lr", font=24 if presenter else 14,
+        chart(st, plots.hyper_scatter(finished, axis, log_x=axis == "lr", font=24 if presenter else 14,
                                             height=600 if presenter else 460), key="board_scatter")
 
 

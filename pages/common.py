@@ -32,6 +32,11 @@ MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one
                 "cnn": "CNN (the seed LeNet)"}
 
 
+def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
+    """Show a core.plots figure in `where` (st, a column...) with its own projector look, not Streamlit's theme."""
+    return where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
+
+
 @st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
     return default_manager()

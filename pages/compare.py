@@ -5,7 +5,7 @@ import streamlit as st
 from core import data as D
 from core import plots
 from core.runs import default_store
-from pages import common  # noqa: F401  (routes deep links through app.py)
+from pages.common import chart  # importing pages.common also routes deep links through app.py
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
 SHOWN_FIELDS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "val_fraction", "train_subset",
@@ -42,10 +42,10 @@ if chosen:
     st.caption("What differs: " + (", ".join(diff) if diff else "nothing but the run (same settings)"))
     series = [(label(r, diff), store.epochs(r["id"])) for r in chosen]
     c1, c2, c3 = st.columns(3)
-    c1.plotly_chart(plots.compare_curves(series, "train_loss", "Train loss"), key="cmp_loss", config=PNG)
-    c2.plotly_chart(plots.compare_curves(series, "train_acc", "Train accuracy"), key="cmp_tacc", config=PNG)
+    chart(c1, plots.compare_curves(series, "train_loss", "Train loss"), key="cmp_loss", config=PNG)
+    chart(c2, plots.compare_curves(series, "train_acc", "Train accuracy"), key="cmp_tacc", config=PNG)
     metric = "val_acc" if any(r.get("val_acc") is not None for _, rows in series for r in rows) else "test_acc"
-    c3.plotly_chart(plots.compare_curves(series, metric, "Validation accuracy" if metric == "val_acc"
+    chart(c3, plots.compare_curves(series, metric, "Validation accuracy" if metric == "val_acc"
                                          else "Test accuracy"), key="cmp_vacc", config=PNG)
     table = pd.DataFrame([{"run": label(r, diff), "state": r["state"], **{k: r["config"].get(k) for k in SHOWN_FIELDS},
                            "test acc": r["test_acc"], "test loss": r["test_loss"],

@@ -5,7 +5,7 @@ import torch
 
 from core import data as D
 from core import plots
-from pages.common import keep, load_dataset, save_kept
+from pages.common import chart, keep, load_dataset, save_kept
 
 
 @st.cache_data(show_spinner=False, max_entries=3)
@@ -41,21 +41,21 @@ wanted = [classes.index(c) for c in chosen] or list(range(len(classes)))
 pool = torch.nonzero(torch.isin(ds.train_y, torch.tensor(wanted))).flatten()
 g = torch.Generator().manual_seed(st.session_state.get("data_sample_seed", 0))
 pick = pool[torch.randperm(len(pool), generator=g)[:32]]
-st.plotly_chart(plots.image_grid(ds.train_x[pick].numpy(), [classes[int(y)] for y in ds.train_y[pick]]),
+chart(st, plots.image_grid(ds.train_x[pick].numpy(), [classes[int(y)] for y in ds.train_y[pick]]),
                 key="data_grid")
 
 left, right = st.columns(2)
 with left:
     counts = torch.bincount(ds.train_y, minlength=len(classes)).tolist()
-    st.plotly_chart(plots.class_balance(counts, classes), key="data_balance")
+    chart(st, plots.class_balance(counts, classes), key="data_balance")
 with right:
     st.subheader("Mean image per class")
     means = mean_images(name)
-    st.plotly_chart(plots.image_grid(means, list(classes), cols=5, tile=120), key="data_means")
+    chart(st, plots.image_grid(means, list(classes), cols=5, tile=120), key="data_means")
 
 st.header("One image, as numbers")
 p1, p2 = st.columns([1, 2])
 index = p1.number_input("Training image #", 0, len(ds.train_y) - 1, 0, step=1)
 scaled = p1.toggle("Scale to 0–1 (what the model sees)", value=False)
 p1.markdown(f"Label: **{classes[int(ds.train_y[index])]}**")
-p2.plotly_chart(plots.pixel_heatmap(ds.train_x[index].numpy(), scaled), key="data_pixels")
+chart(p2, plots.pixel_heatmap(ds.train_x[index].numpy(), scaled), key="data_pixels")

@@ -1,7 +1,6 @@
 """Inside the model: weights, filters, feature maps, shapes, and the exact code and maths that run."""
 import inspect
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -11,7 +10,7 @@ from core import models as M
 from core import plots
 from core.preprocess import ImageError, prepare
 from core.train import restore
-from pages.common import MODEL_LABELS, current_view, kept_config, load_dataset
+from pages.common import MODEL_LABELS, chart, current_view, kept_config, load_dataset
 
 st.title("Inside the model")
 snap, job = current_view()
@@ -48,19 +47,19 @@ def weights_ui(model, caption):
         st.markdown("Each class's score is the image times its template: **blue** pixels add to it, "
                     "**red** pixels subtract. Hover for the exact weight.")
         W = model.W.detach().numpy()
-        st.plotly_chart(plots.weight_templates(W, info.size, info.classes), key="in_templates")
-        st.plotly_chart(plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
+        chart(st, plots.weight_templates(W, info.size, info.classes), key="in_templates")
+        chart(st, plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
     elif isinstance(model, M.CNN):
         w1 = model.conv1.weight.detach().numpy()[:, 0]
-        st.plotly_chart(plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)],
+        chart(st, plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)],
                                         title="conv1: six 5×5 filters"), key="in_conv1")
         w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
-        st.plotly_chart(plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)",
+        chart(st, plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)",
                                         tile_px=60), key="in_conv2")
     else:
         W = model.fc1.weight.detach().numpy()[:10].T  # first 10 hidden units, (inputs, 10)
         st.subheader("The first 10 hidden units' input weights")
-        st.plotly_chart(plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]),
+        chart(st, plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]),
                         key="in_templates")
 
 
@@ -88,13 +87,13 @@ def predict_ui(model, ds):
     with torch.no_grad():
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
-    st.plotly_chart(plots.probability_bars(probs, info.classes, true), key="in_probs")
+    chart(st, plots.probability_bars(probs, info.classes, true), key="in_probs")
     if isinstance(model, M.CNN):
         st.subheader("Feature maps after each stage")
         for name, out in trace[1:]:
             if out.dim() == 4 and name.startswith(("conv", "relu", "pool")):
                 maps = out[0].numpy()
-                st.plotly_chart(plots.tile_grid(maps, 6, diverging=name.startswith("conv"),
+                chart(st, plots.tile_grid(maps, 6, diverging=name.startswith("conv"),
                                                 title=f"{name}: {list(out.shape)}", tile_px=70),
                                 key=f"in_fm_{name}")
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import metrics, plots
 from core.runs import checkpoint_bytes
-from pages.common import MODEL_LABELS, checkpoint_ui, current_view, load_dataset
+from pages.common import MODEL_LABELS, chart, checkpoint_ui, current_view, load_dataset
 
 st.title("What did it learn?")
 with st.expander("Load a saved checkpoint instead"):
@@ -74,7 +74,7 @@ def results():
         titles = [f"{classes[preds[i]]} {probs[i, preds[i]]:.0%}" + ("" if preds[i] == labels[i]
                                                                      else f"<br>✗ is {classes[labels[i]]}")
                   for i in pick]
-        st.plotly_chart(plots.image_grid(ds.test_x[pick].numpy(), titles, list(preds[pick] != labels[pick])),
+        chart(st, plots.image_grid(ds.test_x[pick].numpy(), titles, list(preds[pick] != labels[pick])),
                         key="res_grid")
         st.caption("Each caption: predicted class and its probability; red ✗ marks a mistake and the true class.")
     else:
@@ -83,7 +83,7 @@ def results():
     st.header("Confusion matrix")
     normalized = st.toggle("Row-normalized (share of each true class)", key="res_norm")
     cm = metrics.confusion(labels, preds, len(classes), normalize=normalized)
-    event = st.plotly_chart(plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun",
+    event = chart(st, plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun",
                             selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points and points[0].get("customdata"):
@@ -100,7 +100,7 @@ def results():
     st.markdown(f"**{len(cell):,}** test images of **{true_c}** predicted as **{pred_c}**")
     if len(cell):
         shown = cell[:16]
-        st.plotly_chart(plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]),
+        chart(st, plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]),
                         key="res_cell_grid")
 
     st.header("Per class")
