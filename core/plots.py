@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from scipy.signal import lfilter
 from plotly.subplots import make_subplots
 
 FONT = dict(size=16)
 COLORS = {"train loss": "#1f77b4", "train acc": "#ff7f0e", "val acc": "#2ca02c", "test acc": "#d62728",
           "val loss": "#9467bd", "test loss": "#8c564b"}
-MAX_LINE_POINTS = 2000
+MAX_LINE_POINTS = 800  # a chart is ~800 px wide: more points are not seen, only sent and drawn
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 _AXIS = dict(gridcolor="#e6e6e6", linecolor="#8a8a8a", showline=True, ticks="outside", zeroline=False,
              automargin=True)
@@ -31,12 +32,13 @@ def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.F
 
 
 def downsample(xs, ys, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Keep at most max_points evenly spaced points (always the last one), as float arrays.
+    """Keep at most max_points evenly spaced points (always the last one), as float32 arrays (half the bytes
+    sent to the browser of float64, and far more precision than a chart shows).
 
     Arrays, not lists: plotly validates a Python list element by element (~40 ms per live refresh for two
     2,000-point charts, measured), while it passes numpy arrays through untouched.
     """
-    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    xs, ys = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
     if len(xs) <= max_points:
         return xs, ys
     idx = np.unique(np.linspace(0, len(xs) - 1, max_points).round().astype(int))
@@ -44,12 +46,15 @@ def downsample(xs, ys, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, n
 
 
 def ema(values, alpha: float = 0.1) -> np.ndarray:
-    """Exponential moving average, the smoothing TensorBoard applies to noisy batch losses."""
-    out = np.empty(len(values))
-    acc = None
-    for i, v in enumerate(values):
-        acc = v if acc is None else (1 - alpha) * acc + alpha * v
-        out[i] = acc
+    """Exponential moving average, the smoothing TensorBoard applies to noisy batch losses.
+
+    s_0 = v_0, then s_t = (1 - alpha) s_(t-1) + alpha v_t, run as a linear filter (a live chart redraws it each
+    second; a Python loop over 4,000 losses took 1 ms of the server's time).
+    """
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return v
+    out, _ = lfilter([alpha], [1.0, alpha - 1.0], v, zi=[(1 - alpha) * v[0]])
     return out
 
 
@@ -58,10 +63,15 @@ def _axes(x: dict, y: dict) -> dict:
 
 
 def _live_layout(height: int, title: str, **axes) -> dict:
-    """The layout of a live chart as one dict: plotly validates it in one pass (measured ~2x faster)."""
-    return {"template": PROJECTOR, "height": height, "margin": {"l": 10, "r": 10, "t": 90, "b": 10}, "font": FONT,
+    """The layout of a live chart as one dict (plotly validates it in one pass, measured ~2x faster), with the
+    PROJECTOR look written out over plotly's empty "none" template: a live chart is rebuilt every second and
+    validating a template object costs ~2 ms of the server's time per figure."""
+    look = PROJECTOR.layout
+    return {"template": "none", "height": height, "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+            "font": {**look.font.to_plotly_json(), **FONT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
             "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"}, "uirevision": "keep",
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, **axes}
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+            **{name: {**_AXIS, **axis} for name, axis in axes.items()}}
 
 
 def batch_loss(steps, losses, batches_per_epoch: int | None = None, smooth: bool = True,

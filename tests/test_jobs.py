@@ -157,3 +157,17 @@ def test_a_job_trains_with_the_threads_it_was_given():
     job.start(threads=1)
     assert job.wait(60)
     assert seen and set(seen) == {1}
+
+
+def test_settle_heap_freezes_the_warm_heap_and_shortens_the_switch_interval():
+    import gc
+    import sys
+
+    before = sys.getswitchinterval()
+    try:
+        J.settle_heap()
+        assert gc.get_freeze_count() > 1000
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        gc.unfreeze()
+        sys.setswitchinterval(before)
