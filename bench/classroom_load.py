@@ -7,7 +7,9 @@ Everything talks to a Streamlit server this script starts on 127.0.0.1. Reported
   * jobs finished / stopped / failed (from the run store) and the most that waited in the queue;
   * time from Start to the first chart point, for students whose job started at once and for queued ones;
   * page-load latency p50 / p95 of fresh tabs opened while the class trains;
-  * server memory: after start-up, with the datasets loaded, and at peak (per-session growth);
+  * server memory: after start-up; warmed up (datasets loaded and one run of each kind trained, since a
+    process's first CNN or Adam run maps ~170 MB of torch and oneDNN code once, whoever starts it); at peak
+    while the class trains; and once the class has finished, per student session beyond the warm server;
   * CPU oversubscription: the most threads of the server seen running at once, against the cores;
   * abandoned tabs: how long until every job of a closed tab is stopped, and memory afterwards.
 """
@@ -120,7 +122,8 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
-def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
+def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> float:
+    """Run the class; returns the server's memory (MB) once every run ended, all sessions still open."""
     contexts, pages = [], []
     for i in range(n):
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -156,6 +159,8 @@ def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
     while states(db).get("running", 0) and time.time() < deadline:
         time.sleep(1)
     say("every run ended")
+    time.sleep(3)
+    settled_mb = mon.rss_mb()
     for ctx in contexts:
         ctx.close()
     print(f"\n== {n} students on one server ==")
@@ -170,6 +175,7 @@ def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> None:
           f"p95 {pct(loads, 95):.2f} s (target p95 < 2 s)")
     print(f"server threads running at once: max {max(mon.running)}, p95 {pct(mon.running, 95):.0f} "
           f"on {os.cpu_count()} cores")
+    return settled_mb
 
 
 def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, ttl: float, base_mb: float) -> None:
@@ -202,7 +208,7 @@ def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, t
     print(f"\n== {n} abandoned tabs (session TTL {ttl:g} s + grace {grace:g} s) ==")
     print(f"runs before closing: {before}; after: {states(db)}")
     print(f"all jobs stopped {took:.0f} s after the tabs closed (limit {limit:.0f} s)")
-    print(f"server memory: {after_mb:.0f} MB afterwards vs {base_mb:.0f} MB with datasets loaded")
+    print(f"server memory: {after_mb:.0f} MB afterwards vs {base_mb:.0f} MB warmed up before the class")
 
 
 def main() -> None:
@@ -226,20 +232,25 @@ def main() -> None:
         start_mb = mon.rss_mb()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            warm = browser.new_page()  # one visit with fashion-mnist selected loads it into the server
-            set_up(warm, url, 99, MIX[1])
-            warm.goto(url + "/data")
-            warm.get_by_text("Look at the data first").wait_for(timeout=60_000)
+            warm = browser.new_page()  # the teacher tries each kind of run once before the class comes in
+            for spec in MIX:
+                set_up(warm, url, 99, spec)
+                warm.get_by_role("button", name="▶ Start training").click()
+                warm.get_by_text("Done:").wait_for(timeout=120_000)
             warm.close()
-            time.sleep(1)
-            data_mb = mon.rss_mb()
+            time.sleep(3)
+            warm_mb = mon.rss_mb()
+            say(f"server warmed up: {start_mb:.0f} -> {warm_mb:.0f} MB")
             mon.start()
-            classroom(browser, url, args.students, mon, db)
+            after_mb = classroom(browser, url, args.students, mon, db)
             peak = max(mon.rss)
-            print(f"server memory: {start_mb:.0f} MB at start, {data_mb:.0f} MB with datasets loaded, "
-                  f"peak {peak:.0f} MB: {(peak - data_mb) / args.students:.1f} MB per student session")
+            print(f"server memory: {start_mb:.0f} MB at start, {warm_mb:.0f} MB warmed up (datasets loaded, one "
+                  f"run of each kind), peak {peak:.0f} MB while the class trained "
+                  f"({(peak - warm_mb) / args.students:.1f} MB per student), {after_mb:.0f} MB once every run "
+                  f"ended with all {args.students} sessions still open: "
+                  f"{(after_mb - warm_mb) / args.students:.1f} MB per student session")
             if not args.skip_abandon:
-                abandoned(browser, url, args.students, mon, db, args.grace, args.ttl, data_mb)
+                abandoned(browser, url, args.students, mon, db, args.grace, args.ttl, warm_mb)
             browser.close()
     finally:
         mon.stop.set()

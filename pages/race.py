@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core import plots
-from pages.common import MODEL_LABELS, chart, kept_config, manager
+from pages.common import MODEL_LABELS, live_chart, kept_config, manager
 
 VARY = {"lr": "Learning rate", "batch_size": "Batch size", "optimizer": "Optimizer", "model": "Model"}
 LR = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
@@ -72,9 +72,9 @@ def live():
     series = [(f"{n}", [x / s.started.batches_per_epoch for x in s.steps], list(s.losses))
               for n, s in zip(names, snaps) if s.started]
     left, right = st.columns(2)
-    chart(left, plots.race_losses(series), key="race_loss")
+    live_chart(left, plots.race_losses(series), key="race_loss")
     rows = [(n, [{"epoch": e.epoch, "test_acc": e.test_acc} for e in s.epochs]) for n, s in zip(names, snaps)]
-    chart(right, plots.compare_curves(rows, "test_acc", "Test accuracy per epoch"), key="race_acc")
+    live_chart(right, plots.compare_curves(rows, "test_acc", "Test accuracy per epoch"), key="race_acc")
 
 
 if jobs:

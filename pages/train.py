@@ -7,7 +7,7 @@ from core import data as D
 from core import plots
 from core.config import LIMITS, PRESETS, TrainConfig
 from core.train import estimate_seconds, pick_device
-from pages.common import FIELDS, MODEL_LABELS, chart, current_job, keep, load_dataset, manager, remember, save_kept
+from pages.common import FIELDS, MODEL_LABELS, current_job, live_chart, keep, load_dataset, manager, remember, save_kept
 
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 DEFAULTS = TrainConfig()
@@ -120,10 +120,10 @@ def charts_ui(s) -> None:
     per_epoch = s.started.batches_per_epoch if s.started else None
     left, right = st.columns(2)
     smooth = st.session_state.get("w_smooth", True)
-    chart(left, plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth), key="chart_loss")
+    live_chart(left, plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth), key="chart_loss")
     rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
              "test_acc": e.test_acc} for e in s.epochs]
-    chart(right, plots.epoch_curves(rows, s.config.epochs), key="chart_epochs")
+    live_chart(right, plots.epoch_curves(rows, s.config.epochs), key="chart_epochs")
 
 
 def live_ui() -> None:
@@ -134,8 +134,8 @@ def live_ui() -> None:
         # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
         # before Start, so the first point appears at once (measured: 3.5 s later without this).
         left, right = st.columns(2)
-        chart(left, plots.batch_loss([], [], 1), key="chart_loss")
-        chart(right, plots.epoch_curves([], st.session_state.get("w_epochs")), key="chart_epochs")
+        live_chart(left, plots.batch_loss([], [], 1), key="chart_loss")
+        live_chart(right, plots.epoch_curves([], st.session_state.get("w_epochs")), key="chart_epochs")
         return
     drawn_state = job.state
     running = drawn_state in ("queued", "running")

@@ -40,3 +40,27 @@ def real_fashion():
 @pytest.fixture
 def real_mnist():
     return D.load("mnist", require_real("mnist"), allow_download=False)
+
+
+def live_charts(at) -> dict[str, dict]:
+    """The live charts (pages.common.live_chart) an AppTest rendered: element key -> plotly figure, exactly
+    as the browser receives it."""
+    import json
+
+    out = {}
+    for el in at.get("bidi_component"):
+        if el.proto.component_name == "live_plotly_chart":
+            out[el.proto.id.rsplit("-", 1)[-1]] = json.loads(json.loads(el.proto.json)["figure"])
+    return out
+
+
+def plotly_array(z):
+    """A plotly JSON array: plain nested lists, or plotly's typed {dtype, bdata, shape}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(z, dict):
+        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
+        return a.reshape([int(n) for n in str(z["shape"]).split(",")]) if "shape" in z else a
+    return np.asarray(z)

@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import default_manager
-from tests.conftest import ROOT
+from tests.conftest import ROOT, live_charts, plotly_array
 
 
 def app():
@@ -50,7 +50,12 @@ def test_train_on_digits_then_results_show_grid_and_matrix():
     assert job.snapshot().done.test_acc > 0.5
     assert any("Done" in s.value for s in at.subheader)
     assert [m.label for m in at.metric][:2] == ["Test accuracy", "Test loss"]
-    assert {c.key for c in at.get("plotly_chart")} == {"chart_loss", "chart_epochs"}
+    charts = live_charts(at)
+    assert set(charts) == {"chart_loss", "chart_epochs"}
+    s = job.snapshot()
+    loss_x = plotly_array(charts["chart_loss"]["data"][0]["x"])  # x = step / batches per epoch
+    assert len(loss_x) == len(s.steps) and loss_x[-1] == pytest.approx(s.steps[-1] / s.started.batches_per_epoch)
+    assert list(plotly_array(charts["chart_epochs"]["data"][0]["x"])) == [1, 2, 3]
     no_errors(at.switch_page("pages/results.py").run())
     assert [h.value for h in at.header] == ["Sample predictions", "Confusion matrix", "Per class"]
     assert {"res_grid", "res_cm"} <= {c.key for c in at.get("plotly_chart")}
@@ -128,4 +133,4 @@ def test_diverging_run_explains_itself_and_keeps_the_curve():
     job = wait_for(at, "failed")
     assert "learning rate (3) is probably too high" in at.error[0].value
     assert "Traceback" not in at.error[0].value
-    assert len(job.snapshot().losses) > 0 and len(at.get("plotly_chart")) == 2
+    assert len(job.snapshot().losses) > 0 and set(live_charts(at)) == {"chart_loss", "chart_epochs"}

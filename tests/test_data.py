@@ -1,5 +1,4 @@
 import functools
-import gzip
 import http.server
 import threading
 from pathlib import Path

@@ -1,8 +1,6 @@
 """Inside the model: the pictures are the real tensors, the table matches the forward pass, uploads are safe."""
 import io
-import base64
 import json
-import time
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core import models as M
 from core import plots
 from core.jobs import default_manager
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_array
 
 
 def test_templates_are_the_real_W():
@@ -43,14 +41,6 @@ def test_feature_map_shapes_match_the_table(size):
     table = {r["layer"]: r["output shape"] for r in M.layer_table(model, size)}
     for name, out in M.stages(model, torch.rand(1, 1, size, size)):
         assert list(out.shape) == table[name], name
-
-
-def decode(z):
-    """A plotly JSON array: plain nested lists, or plotly's typed {dtype, bdata, shape}."""
-    if isinstance(z, dict):
-        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
-        return a.reshape([int(n) for n in str(z["shape"]).split(",")]) if "shape" in z else a
-    return np.asarray(z)
 
 
 def _trained_app(model="softmax", **extra):
@@ -83,7 +73,7 @@ def test_inside_page_shows_the_softmax_templates_and_shapes():
     params = [r for r in at.dataframe[0].value.to_dict("records") if r["layer"] == "linear"][0]["parameters"]
     assert params == 650  # 8x8 digits: 64 * 10 + 10
     chart = next(c for c in at.get("plotly_chart") if c.key == "in_templates")
-    z = decode(json.loads(chart.proto.spec)["data"][4]["z"])  # what the browser receives
+    z = plotly_array(json.loads(chart.proto.spec)["data"][4]["z"])  # what the browser receives
     W = job.snapshot().done.weights["W"]  # (64, 10)
     assert z[3, 6] == pytest.approx(float(W[3 * 8 + 6, 4]), abs=1e-6)
 

@@ -5,7 +5,6 @@ import pytest
 
 import core.jobs as J
 from core.config import TrainConfig
-from core.train import Failed
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
 SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to stop or queue behind
@@ -171,3 +170,20 @@ def test_settle_heap_freezes_the_warm_heap_and_shortens_the_switch_interval():
     finally:
         gc.unfreeze()
         sys.setswitchinterval(before)
+
+
+def test_memory_is_handed_back_whenever_a_job_ends(monkeypatch):
+    calls = []
+    monkeypatch.setattr(J, "release_memory", lambda: calls.append(1))
+    mgr = J.JobManager(cap=1)
+    try:
+        done = mgr.submit(TrainConfig(dataset="digits", epochs=1, train_subset=64))
+        cancelled = mgr.submit(TrainConfig(dataset="digits", epochs=1))
+        cancelled.stop()
+        assert done.wait(60) and cancelled.wait(5)
+        deadline = time.time() + 5
+        while len(calls) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(calls) >= 2
+    finally:
+        mgr.close()

@@ -1,12 +1,11 @@
 """AppTest for the pages of issue 'Runs that last': compare, race, board, checkpoint download and upload."""
-import time
 
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.jobs import JobManager, default_manager
 from core.runs import default_store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, live_charts
 
 
 def app():
@@ -48,7 +47,8 @@ def test_race_page_runs_two_jobs_and_shows_both():
         assert j.wait(60)
     at.run()
     assert not at.exception
-    assert {"race_loss", "race_acc"} <= {c.key for c in at.get("plotly_chart")}
+    charts = live_charts(at)
+    assert {"race_loss", "race_acc"} <= set(charts) and len(charts["race_loss"]["data"]) == 2
     first = next(m.value for m in at.markdown if m.value.startswith("First-batch loss"))
     la, lb = (j.snapshot().losses[0] for j in jobs)
     assert f"{la:.4f}" in first and la == lb

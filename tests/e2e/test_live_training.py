@@ -5,6 +5,12 @@ JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
   return el && el._fullData && el._fullData.length ? el._fullData[0].x.length : 0; }"""
 
 
+JS_LAST_X = """() => { const x = document.querySelector('.js-plotly-plot')._fullData[0].x;
+  return x[x.length - 1]; }"""
+JS_XRANGE = """() => { const ax = document.querySelector('.js-plotly-plot').layout.xaxis;
+  return [ax.range, ax.autorange]; }"""
+
+
 def set_number(page, label, value):
     box = page.get_by_label(label, exact=True)
     box.fill(str(value))
@@ -16,7 +22,7 @@ def test_train_digits_live_then_results(page, server, shots):
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
     set_number(page, "Batch size", 2)
-    set_number(page, "Epochs", 10)
+    set_number(page, "Epochs", 25)
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Running:").wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
@@ -30,6 +36,20 @@ def test_train_digits_live_then_results(page, server, shots):
     while_running = [n for n, running in seen if running]
     assert len(while_running) >= 2 and while_running[-1] > while_running[0] > 0, seen
     shots(page, "train-running")
+
+    # a student zooms into the loss curve: the zoom survives the live refreshes while points keep arriving
+    box = page.locator(".js-plotly-plot").first.bounding_box()
+    page.mouse.move(box["x"] + 150, box["y"] + 150)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 320, box["y"] + 260, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(50)
+    zoomed, before = page.evaluate(JS_XRANGE), page.evaluate(JS_LAST_X)
+    assert zoomed[1] is False, zoomed
+    page.wait_for_timeout(2500)  # two refreshes
+    assert page.get_by_text("Running:").is_visible()
+    assert page.evaluate(JS_XRANGE) == zoomed and page.evaluate(JS_LAST_X) > before  # newer batches drawn
+    shots(page, "train-zoomed")
 
     page.get_by_text("Done:").wait_for(timeout=120_000)
     page.wait_for_timeout(800)
