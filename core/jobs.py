@@ -23,7 +23,8 @@ from core.train import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
-CORES = os.cpu_count() or 1
+# the cores this process may run on (a container or taskset may allow fewer than the machine has)
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MAX_POINTS = 4000  # per-batch series are thinned by 2 whenever they grow past this
 
 

@@ -32,10 +32,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env: dict | None = None, log: Path | None = None) -> subprocess.Popen:
-    """streamlit run app.py on 127.0.0.1:port; returns once /_stcore/health answers."""
+def start_server(port: int, env: dict | None = None, log: Path | None = None,
+                 prefix: list[str] | None = None) -> subprocess.Popen:
+    """streamlit run app.py on 127.0.0.1:port (after `prefix`, e.g. taskset); returns once /_stcore/health answers."""
     out = open(log, "wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.address", "127.0.0.1", "--server.port", str(port),
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
