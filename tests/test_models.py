@@ -102,3 +102,17 @@ def test_stages_are_named_and_consistent():
     st = dict(M.stages(m, torch.rand(1, 1, 28, 28)))
     assert st["pool2"].shape == (1, 12, 4, 4)
     assert_close(st["softmax"].sum(), torch.tensor(1.0))
+
+
+def test_softmax_weights_are_stored_class_by_class_and_stay_so_through_training_and_loading():
+    """W is (784, 10) but laid out like nn.Linear's (10, 784) weight, the layout BLAS multiplies fast."""
+    m = M.SoftmaxRegression(784, 10)
+    assert m.W.stride() == (1, 784)
+    X, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
+    dW, db = M.softmax_regression_grads(X, X @ m.W + m.b, y)
+    assert dW.stride() == m.W.stride()
+    M.sgd([m.W, m.b], [dW, db], lr=0.1)
+    assert m.W.stride() == (1, 784)
+    fresh = M.SoftmaxRegression(784, 10)
+    fresh.load_state_dict({"W": torch.randn(784, 10), "b": torch.zeros(10)})  # e.g. an older checkpoint
+    assert fresh.W.stride() == (1, 784)
