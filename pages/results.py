@@ -51,8 +51,9 @@ def results():
     m3.metric("Wrong test images", f"{int((preds != labels).sum()):,} of {len(labels):,}")
 
     if s.done is not None:
+        done = s.done  # the bytes are built when the student clicks, not on every redraw of this page
         st.download_button("⬇ Download the trained weights (.pt)", key="res_download",
-                           data=checkpoint_bytes(cfg.to_dict(), s.done.weights, s.done.test_acc),
+                           data=lambda: checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc),
                            file_name=f"{cfg.dataset}-{cfg.model}-{s.id.split(':')[0]}.pt",
                            mime="application/octet-stream")
 

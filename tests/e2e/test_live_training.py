@@ -1,5 +1,8 @@
 """A person's view: train digits from the Train page, watch the chart grow, read the Results page."""
 import time
+from pathlib import Path
+
+from core.runs import load_checkpoint
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
   return el && el._fullData && el._fullData.length ? el._fullData[0].x.length : 0; }"""
@@ -64,3 +67,9 @@ def test_train_digits_live_then_results(page, server, shots):
         .some(el => el.data && el.data.some(t => t.type === 'heatmap'))""")
     assert heat
     shots(page, "results")
+
+    # the trained weights download as a checkpoint the app itself accepts
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the trained weights").click()
+    ckpt = load_checkpoint(Path(download.value.path()).read_bytes())
+    assert ckpt.config.dataset == "digits" and ckpt.test_acc > 0.5
