@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import itertools
 import os
@@ -348,8 +349,10 @@ class JobManager:
                 traceback.print_exc()
 
 
+@functools.cache
 def _glibc():
-    """The C library when it is glibc (Linux), else None (macOS, musl: nothing to tune)."""
+    """The C library when it is glibc (Linux), else None (macOS, musl: nothing to tune). Looked up once:
+    find_library runs ldconfig in a subprocess."""
     name = ctypes.util.find_library("c")
     try:
         lib = ctypes.CDLL(name) if name else None

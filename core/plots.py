@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from scipy.signal import lfilter
 from plotly.subplots import make_subplots
+from scipy.signal import lfilter
 
 FONT = dict(size=16)
 COLORS = {"train loss": "#1f77b4", "train acc": "#ff7f0e", "val acc": "#2ca02c", "test acc": "#d62728",
@@ -227,7 +227,6 @@ def bias_bars(b, classes, height: int = 260) -> go.Figure:
     fig.update_yaxes(title="b", zeroline=True)
     fig.update_xaxes(type="category")
     return _layout(fig, height, "Bias b (one per class)")
-
 
 
 def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str, height: int = 380) -> go.Figure:

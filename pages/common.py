@@ -65,8 +65,8 @@ export default async function (component) {
   }
 }
 """
-_PLOTLY_MODULE = next((p.name for p in (Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js")),
-                      None)
+_STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
+_PLOTLY_MODULE = next((p.name for p in _STATIC_JS.glob("PlotlyChart.*.js")), None)
 
 
 def live_chart(where, fig, key: str) -> None:
@@ -74,6 +74,7 @@ def live_chart(where, fig, key: str) -> None:
     if _PLOTLY_MODULE is None:  # a Streamlit without its plotly module where we expect it: plain chart
         chart(where, fig, key=key)
         return
+    # registering the same definition again is cheap and keeps each runtime (and AppTest's) aware of it
     live = st.components.v2.component("live_plotly_chart", js=_LIVE_JS, isolate_styles=False)
     with where:
         live(key=key, data={"figure": fig.to_json(), "module": _PLOTLY_MODULE})
