@@ -10,6 +10,7 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,20 +99,24 @@ class RunStore:
             self._local.conn = conn
         return conn
 
-    def _write(self, sql: str, args=()) -> None:
+    @contextmanager
+    def _transaction(self):
+        """This thread's connection inside BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(sql, args)
+            yield conn
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
 
+    def _write(self, sql: str, args=()) -> None:
+        with self._transaction() as conn:
+            conn.execute(sql, args)
+
     def _migrate(self) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -125,10 +130,6 @@ class RunStore:
                 raise RuntimeError(f"{self.path} was written by a newer release (schema {version}); "
                                    f"this one reads up to {SCHEMA_VERSION}.")
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def schema_version(self) -> int:
         return int(self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
