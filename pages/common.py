@@ -80,8 +80,8 @@ def live_chart(where, fig, key: str) -> None:
         live(key=key, data={"figure": fig.to_json(), "module": _PLOTLY_MODULE})
 
 
-@st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
+    """The process-wide job manager (core.jobs.default_manager is already a process singleton)."""
     return default_manager()
 
 
