@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from tests.e2e.conftest import FLAGS, free_port, start_server  # noqa: E402
+from tests.e2e.conftest import FLAGS, free_port, start_server, type_into  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
@@ -86,24 +86,17 @@ def pick(page, label: str, option: str) -> None:
         raise RuntimeError(f"could not choose {option!r} in {label!r}")
 
 
-def fill(page, label: str, value) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(250)
-
-
 def set_up(page, url: str, i: int, spec) -> None:
     dataset, model, opt, lr, batch, epochs, subset = spec
     page.goto(url)
     page.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
-    fill(page, "Your nickname (shown on the class board)", f"student{i:02d}")
+    type_into(page, "Your nickname (shown on the class board)", f"student{i:02d}", settle_ms=250)
     pick(page, "Dataset", LABELS[dataset])
     pick(page, "Model", LABELS[model])
     page.get_by_text("Adam" if opt == "adam" else "SGD (hand-written)", exact=True).click()
-    fill(page, "Batch size", batch)
-    fill(page, "Epochs", epochs)
-    fill(page, "Training subset (0 = all images)", subset)
+    type_into(page, "Batch size", batch, settle_ms=250)
+    type_into(page, "Epochs", epochs, settle_ms=250)
+    type_into(page, "Training subset (0 = all images)", subset, settle_ms=250)
 
 
 T0 = time.perf_counter()
@@ -186,8 +179,8 @@ def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, t
         page.set_default_timeout(120_000)
         page.goto(url)
         page.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
-        fill(page, "Batch size", 1)
-        fill(page, "Epochs", 100)  # far longer than the test: only the reaper can end it
+        type_into(page, "Batch size", 1, settle_ms=250)
+        type_into(page, "Epochs", 100, settle_ms=250)  # far longer than the test: only the reaper can end it
         page.get_by_role("button", name="▶ Start training").click()
         page.get_by_text("Running:").or_(page.get_by_text("Waiting for a free slot")).wait_for()
         contexts.append(ctx)

@@ -63,15 +63,14 @@ def open_train_page(browser, url: str):
 
 
 def set_up(page, how: dict) -> None:
+    from tests.e2e.conftest import type_into
+
     if "recipe" in how:
         page.get_by_role("combobox", name="Seed recipe").click()
         page.get_by_role("option", name=how["recipe"], exact=True).click()
         page.get_by_role("button", name="Use recipe").click()
     for label, value in how.get("numbers", {}).items():
-        box = page.get_by_label(label, exact=True)
-        box.fill(str(value))
-        box.press("Enter")
-        page.wait_for_timeout(300)
+        type_into(page, label, value, settle_ms=300)
     page.wait_for_timeout(1500)
 
 

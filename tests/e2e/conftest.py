@@ -32,6 +32,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def type_into(page, label: str, value, settle_ms: int = 400) -> None:
+    """Type a value into the Streamlit input labelled `label`, press Enter, and give the rerun time to land."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    page.wait_for_timeout(settle_ms)
+
+
 def start_server(port: int, env: dict | None = None, log: Path | None = None,
                  prefix: list[str] | None = None) -> subprocess.Popen:
     """streamlit run app.py on 127.0.0.1:port (after `prefix`, e.g. taskset); returns once /_stcore/health answers."""

@@ -3,6 +3,7 @@ import time
 from pathlib import Path
 
 from core.runs import load_checkpoint
+from tests.e2e.conftest import type_into
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
   return el && el._fullData && el._fullData.length ? el._fullData[0].x.length : 0; }"""
@@ -14,18 +15,11 @@ JS_XRANGE = """() => { const ax = document.querySelector('.js-plotly-plot').layo
   return [ax.range, ax.autorange]; }"""
 
 
-def set_number(page, label, value):
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(400)
-
-
 def test_train_digits_live_then_results(page, server, shots):
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
-    set_number(page, "Batch size", 2)
-    set_number(page, "Epochs", 25)
+    type_into(page, "Batch size", 2)
+    type_into(page, "Epochs", 25)
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Running:").wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)

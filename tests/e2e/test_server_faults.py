@@ -4,7 +4,7 @@ import signal
 import sqlite3
 import time
 
-from tests.e2e.conftest import free_port, start_server
+from tests.e2e.conftest import free_port, start_server, type_into
 
 
 def runs(db):
@@ -25,10 +25,7 @@ def test_kill_9_mid_training_then_restart(browser, tmp_path, shots):
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Done:").wait_for()
     for label, value in (("Batch size", 1), ("Epochs", 60)):
-        box = page.get_by_label(label, exact=True)
-        box.fill(str(value))
-        box.press("Enter")
-        page.wait_for_timeout(400)
+        type_into(page, label, value)
     page.get_by_role("button", name="▶ Start training").click()
     deadline = time.time() + 60
     while time.time() < deadline and not any(state == "running" and n >= 1 for _, state, n in runs(db)):
