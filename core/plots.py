@@ -67,7 +67,10 @@ def _live_layout(height: int, title: str, **axes) -> dict:
     PROJECTOR look written out over plotly's empty "none" template: a live chart is rebuilt every second and
     validating a template object costs ~2 ms of the server's time per figure."""
     look = PROJECTOR.layout
-    return {"template": "none", "height": height, "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+    # Fixed margins that fit the 16 px tick labels and axis titles, in place of automargin: automargin makes
+    # plotly measure the labels and draw the chart twice, which was half the browser's work per refresh.
+    axes = {name: {**axis, "automargin": False} for name, axis in axes.items()}
+    return {"template": "none", "height": height, "margin": {"l": 80, "r": 20, "t": 90, "b": 64},
             "font": {**look.font.to_plotly_json(), **FONT}, "paper_bgcolor": "white", "plot_bgcolor": "white",
             "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"}, "uirevision": "keep",
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
@@ -75,8 +78,11 @@ def _live_layout(height: int, title: str, **axes) -> dict:
 
 
 def batch_loss(steps, losses, batches_per_epoch: int | None = None, smooth: bool = True,
-               height: int = 380) -> go.Figure:
-    """Loss per batch against epochs (x = step / batches per epoch), raw and smoothed."""
+               total_epochs: int | None = None, height: int = 380) -> go.Figure:
+    """Loss per batch against epochs (x = step / batches per epoch), raw and smoothed.
+
+    With total_epochs the x axis spans the whole run from the first batch, as d2l's Animator sets its xlim:
+    the student sees how far the run has got, and a live redraw keeps the same axis."""
     x = np.asarray(steps, dtype=float) / (batches_per_epoch or 1)
     xs, ys = downsample(x, losses)
     traces = [go.Scatter(x=xs, y=ys, mode="lines", name="batch loss",
@@ -85,7 +91,8 @@ def batch_loss(steps, losses, batches_per_epoch: int | None = None, smooth: bool
         xs, ys = downsample(x, ema(losses))
         traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="smoothed",
                                  line={"color": COLORS["train loss"], "width": 3}))
-    axes = _axes({"title": "epoch" if batches_per_epoch else "batch", "rangemode": "tozero"},
+    span = {"range": [0, total_epochs]} if total_epochs and batches_per_epoch else {"rangemode": "tozero"}
+    axes = _axes({"title": "epoch" if batches_per_epoch else "batch", **span},
                  {"title": "cross-entropy loss", "rangemode": "tozero"})
     return go.Figure(traces, _live_layout(height, "Loss per batch", **axes))
 

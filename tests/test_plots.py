@@ -1,0 +1,30 @@
+"""The live charts' figures: what a student sees while a run trains, and what keeps each redraw cheap."""
+import numpy as np
+
+from core import plots
+from tests.conftest import plotly_array
+
+
+def test_batch_loss_spans_the_whole_run_and_keeps_its_margins():
+    steps, losses = np.arange(50), np.linspace(2.3, 0.5, 50)
+    fig = plots.batch_loss(steps, losses, batches_per_epoch=10, total_epochs=8).to_plotly_json()
+    layout = fig["layout"]
+    # like d2l's Animator: the x axis is the whole run from the first batch, so the curve shows how far it got
+    assert list(layout["xaxis"]["range"]) == [0, 8]
+    assert plotly_array(fig["data"][0]["x"])[-1] == np.float32(4.9)
+    # fixed margins, no automargin: plotly would measure the labels and draw each refresh twice
+    assert layout["xaxis"]["automargin"] is False and layout["yaxis"]["automargin"] is False
+    assert layout["margin"]["l"] >= 60 and layout["margin"]["b"] >= 50
+    assert layout["uirevision"] == "keep"
+
+
+def test_batch_loss_without_a_run_length_grows_from_zero():
+    fig = plots.batch_loss([0, 1, 2], [1.0, 0.9, 0.8], batches_per_epoch=None).to_plotly_json()
+    assert "range" not in fig["layout"]["xaxis"] and fig["layout"]["xaxis"]["rangemode"] == "tozero"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "batch"
+
+
+def test_epoch_curves_fixed_margins_too():
+    rows = [{"epoch": 1, "train_loss": 0.5, "train_acc": 0.8, "val_acc": None, "test_acc": 0.79}]
+    layout = plots.epoch_curves(rows, 10).to_plotly_json()["layout"]
+    assert list(layout["xaxis"]["range"]) == [0.5, 10.5] and layout["yaxis"]["automargin"] is False
