@@ -39,29 +39,62 @@ def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
     return where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
 
 
-# A chart that redraws in place. st.plotly_chart gives an element a new identity whenever its figure changes,
-# so a live chart was torn down and rebuilt every second: a student's zoom was lost at each refresh, and the
-# browser spent ~0.3 s of CPU per redraw on the same cores as the training. This component keeps one plotly
-# div and hands each new figure to Plotly.react: uirevision keeps the zoom, and only the traces are redrawn.
-# It uses the plotly.js that Streamlit already ships (loading its chart module if no chart has yet).
+# The live view: a run's heading, its progress bar and its charts, redrawn in place every second.
+# st.plotly_chart gives an element a new identity whenever its figure changes, so a live chart was torn down and
+# rebuilt every second (a student's zoom was lost at each refresh); and each Streamlit element a fragment redraws
+# costs the browser React work on the same cores as the training. This component is one element: it keeps its
+# plotly divs and hands a changed figure to Plotly.react (uirevision keeps the zoom), skips an unchanged one (the
+# epoch curves between epochs), and writes the heading and the bar itself. It uses the plotly.js that Streamlit
+# already ships (loading its chart module if no chart has yet).
+_LIVE_CSS = """
+.live-view { font-family: "Source Sans", "Source Sans Pro", sans-serif; color: #31333F; }
+.live-view .live-head { font-size: 1.75rem; font-weight: 600; line-height: 1.3; margin: 0 0 0.5rem; padding: 0; }
+.live-view .live-progress-text { font-size: 1rem; margin-bottom: 0.35rem; }
+.live-view .live-progress-track { height: 0.5rem; border-radius: 0.25rem; background: #f0f2f6;
+  margin-bottom: 1rem; overflow: hidden; }
+.live-view .live-progress-bar { height: 100%; background: #1c83e1; }  /* st.progress blue */
+.live-view .live-charts { display: grid; gap: 1rem; }
+@media (max-width: 640px) { .live-view .live-charts { grid-template-columns: minmax(0, 1fr) !important; } }
+"""
 _LIVE_JS = """
 export default async function (component) {
   const { data, parentElement } = component;
-  let host = parentElement.querySelector(".live-chart");
-  if (!host) {
-    host = document.createElement("div");
-    host.className = "live-chart";
-    parentElement.appendChild(host);
+  let root = parentElement.querySelector(".live-view");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "live-view";
+    root.innerHTML = '<h3 class="live-head"></h3><div class="live-progress"><div class="live-progress-text"></div>'
+      + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
+    parentElement.appendChild(root);
   }
+  const head = root.querySelector(".live-head");
+  head.hidden = !data.head;
+  if (data.head && head.textContent !== data.head) head.textContent = data.head;
+  const progress = root.querySelector(".live-progress");
+  progress.hidden = !data.progress;
+  if (data.progress) {
+    root.querySelector(".live-progress-text").textContent = data.progress.text;
+    root.querySelector(".live-progress-bar").style.width = (100 * data.progress.value).toFixed(1) + "%";
+  }
+  const charts = root.querySelector(".live-charts");
+  const figures = data.figures;
+  charts.style.gridTemplateColumns = "repeat(" + Math.max(figures.length, 1) + ", minmax(0, 1fr))";
+  while (charts.children.length > figures.length) charts.lastChild.remove();
+  while (charts.children.length < figures.length) charts.appendChild(document.createElement("div"));
   try {
-    if (!window.Plotly) {
+    if (figures.length && !window.Plotly) {
       const app = document.querySelector('script[src*="/static/js/index"]');
       await import(new URL(data.module, app ? app.src : document.baseURI).href);
     }
-    const fig = JSON.parse(data.figure);
-    await window.Plotly.react(host, fig.data, fig.layout, { displaylogo: false });
+    for (let i = 0; i < figures.length; i++) {
+      const host = charts.children[i];
+      if (host._drawn === figures[i]) continue;  // unchanged since the last refresh
+      host._drawn = figures[i];
+      const fig = JSON.parse(figures[i]);
+      await window.Plotly.react(host, fig.data, fig.layout, { displaylogo: false });
+    }
   } catch (err) {
-    host.textContent = "The chart could not be drawn: " + err;
+    charts.textContent = "The chart could not be drawn: " + err;
   }
 }
 """
@@ -69,15 +102,30 @@ _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
 _PLOTLY_MODULE = next((p.name for p in _STATIC_JS.glob("PlotlyChart.*.js")), None)
 
 
-def live_chart(where, fig, key: str) -> None:
-    """Show a figure that a fragment redraws every second, updating it in place (see _LIVE_JS)."""
-    if _PLOTLY_MODULE is None:  # a Streamlit without its plotly module where we expect it: plain chart
-        chart(where, fig, key=key)
+def live_view(where, key: str, figures: dict, head: str | None = None,
+              progress: tuple[float, str] | None = None) -> None:
+    """A heading, a progress bar (fraction, text) and figures side by side, which a fragment redraws every
+    second in place (see _LIVE_JS). `figures` maps a name to a figure; tests read them by name."""
+    if _PLOTLY_MODULE is None:  # a Streamlit without its plotly module where we expect it: plain elements
+        with where:
+            if head:
+                st.subheader(head)
+            if progress:
+                st.progress(progress[0], text=progress[1])
+            for col, (name, fig) in zip(st.columns(max(len(figures), 1)), figures.items()):
+                chart(col, fig, key=name)
         return
     # registering the same definition again is cheap and keeps each runtime (and AppTest's) aware of it
-    live = st.components.v2.component("live_plotly_chart", js=_LIVE_JS, isolate_styles=False)
+    view = st.components.v2.component("live_view", js=_LIVE_JS, css=_LIVE_CSS, isolate_styles=False)
     with where:
-        live(key=key, data={"figure": fig.to_json(), "module": _PLOTLY_MODULE})
+        view(key=key, data={"head": head, "progress": {"value": progress[0], "text": progress[1]} if progress else None,
+                            "names": list(figures), "figures": [fig.to_json() for fig in figures.values()],
+                            "module": _PLOTLY_MODULE})
+
+
+def live_chart(where, fig, key: str) -> None:
+    """One figure that a fragment redraws every second, updated in place."""
+    live_view(where, key, {key: fig})
 
 
 def manager() -> JobManager:

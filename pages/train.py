@@ -7,7 +7,7 @@ from core import data as D
 from core import plots
 from core.config import LIMITS, PRESETS, TrainConfig
 from core.train import estimate_seconds, pick_device
-from pages.common import FIELDS, MODEL_LABELS, current_job, live_chart, keep, load_dataset, manager, remember, save_kept
+from pages.common import FIELDS, MODEL_LABELS, current_job, keep, live_view, load_dataset, manager, remember, save_kept
 
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 DEFAULTS = TrainConfig()
@@ -57,6 +57,16 @@ def estimate(cfg: TrainConfig, n_train: int, size: int) -> float:
     return estimate_seconds(cfg, n_train, size)
 
 
+def start_job() -> None:
+    # the settings as they are now: a value typed just before the click arrives with the click itself
+    cfg = TrainConfig(**{field: st.session_state[key] for field, key in FIELDS.items()})
+    if cfg.errors():
+        return  # the page run that follows shows why
+    new = manager().submit(cfg, nickname=st.session_state.get("w_nick", "").strip())
+    remember(new)
+    new.wait_first_batch(0.5)  # most runs then draw their first point in this same page run
+
+
 def start_ui(cfg: TrainConfig, job) -> None:
     ds = load_dataset(cfg.dataset)
     if ds is None:
@@ -75,24 +85,45 @@ def start_ui(cfg: TrainConfig, job) -> None:
                    f"For a quick look, set a training subset (e.g. 10,000) or fewer epochs.", icon="🐢")
     busy = job is not None and job.state in ("queued", "running")
     c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
-    if c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch"):
-        new = manager().submit(cfg, nickname=st.session_state.get("w_nick", "").strip())
-        remember(new)
-        new.wait_first_batch(0.5)  # most runs draw their first point in this first redraw
-        st.rerun()
-    if c2.button("■ Stop", disabled=not busy, width="stretch"):
-        job.stop()
-        st.rerun()
+    # Callbacks, not `if st.button(...)`: they run first, so the click's own run already draws the new job.
+    c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch",
+              on_click=start_job)
+    c2.button("■ Stop", disabled=not busy, width="stretch", on_click=job.stop if busy else None)
     c3.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
     for problem in problems:
         st.error(problem)
 
 
-def status_ui(s) -> None:
-    icon = STATE_ICONS[s.state]
+def heading(s) -> str:
     cfg = s.config
-    st.subheader(f"{icon} {s.state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
-                 f"{D.REGISTRY[cfg.dataset].title}, lr {cfg.lr:g}, batch {cfg.batch_size}")
+    return (f"{STATE_ICONS[s.state]} {s.state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
+            f"{D.REGISTRY[cfg.dataset].title}, lr {cfg.lr:g}, batch {cfg.batch_size}")
+
+
+def progress_of(s) -> tuple[float, str] | None:
+    b = s.last_batch
+    if b is None:
+        return None
+    text = (f"epoch {b.epoch}/{s.config.epochs} · batch {b.batch}/{b.batches} · "
+            f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s")
+    if s.state == "running":
+        text += f" · about {b.eta_s:.0f} s left"
+    return min(s.progress, 1.0), text
+
+
+def figures(s) -> dict:
+    """The Train page's two live charts for a snapshot: loss per batch, and d2l's per-epoch picture."""
+    per_epoch = s.started.batches_per_epoch if s.started else None
+    smooth = st.session_state.get("w_smooth", True)
+    rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
+             "test_acc": e.test_acc} for e in s.epochs]
+    return {"chart_loss": plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth, total_epochs=s.config.epochs),
+            "chart_epochs": plots.epoch_curves(rows, s.config.epochs)}
+
+
+def ended_ui(s) -> None:
+    """A queued or ended run's status as Streamlit elements (drawn once, not on the one-second timer)."""
+    st.subheader(heading(s))
     if s.state == "queued":
         counts = manager().counts()
         st.info(f"Waiting for a free slot: number {s.queue_position} in the queue "
@@ -101,29 +132,15 @@ def status_ui(s) -> None:
         st.error(s.message, icon="❌")
     if s.state == "stopped":
         st.warning(s.message, icon="⏹️")
-    b = s.last_batch
-    if b is not None:
-        text = (f"epoch {b.epoch}/{cfg.epochs} · batch {b.batch}/{b.batches} · "
-                f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s")
-        if s.state == "running":
-            text += f" · about {b.eta_s:.0f} s left"
-        st.progress(min(s.progress, 1.0), text=text)
+    progress = progress_of(s)
+    if progress is not None:
+        st.progress(progress[0], text=progress[1])
     if s.done is not None:
         d = s.done
         m1, m2, m3 = st.columns(3)
         m1.metric("Test accuracy", f"{d.test_acc:.1%}")
         m2.metric("Test loss", f"{d.test_loss:.3f}")
         m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
-
-
-def charts_ui(s) -> None:
-    per_epoch = s.started.batches_per_epoch if s.started else None
-    left, right = st.columns(2)
-    smooth = st.session_state.get("w_smooth", True)
-    live_chart(left, plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth), key="chart_loss")
-    rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
-             "test_acc": e.test_acc} for e in s.epochs]
-    live_chart(right, plots.epoch_curves(rows, s.config.epochs), key="chart_epochs")
 
 
 def live_ui() -> None:
@@ -133,9 +150,10 @@ def live_ui() -> None:
                 "trains in a few seconds.", icon="👈")
         # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
         # before Start, so the first point appears at once (measured: 3.5 s later without this).
-        left, right = st.columns(2)
-        live_chart(left, plots.batch_loss([], [], 1), key="chart_loss")
-        live_chart(right, plots.epoch_curves([], st.session_state.get("w_epochs")), key="chart_epochs")
+        epochs = st.session_state.get("w_epochs")
+        live_view(st.container(), "live", {"chart_loss": plots.batch_loss([], [], 1, total_epochs=epochs),
+                                           "chart_epochs": plots.epoch_curves([], epochs)})
+        st.toggle("Smooth the batch loss", key="w_smooth", value=True)
         return
     drawn_state = job.state
     running = drawn_state in ("queued", "running")
@@ -147,16 +165,27 @@ def live_ui() -> None:
     def live():
         s = job.snapshot()
         if s.state != drawn_state:
-            st.rerun()  # started or finished: redraw the whole page once, with the right timer
-        status_ui(s)
-        if s.state != "queued":
-            charts_ui(s)
+            st.rerun()  # started or finished: redraw the page once, with the right timer
+        box = st.container()  # the same place for the view in every state keeps its charts (and zoom)
+        if s.state == "running":  # everything that changes each second is in the one view
+            live_view(st.container(), "live", figures(s), head=heading(s), progress=progress_of(s))
+            return
+        with box:
+            ended_ui(s)
+        live_view(st.container(), "live", figures(s) if s.state != "queued" else {})
 
     live()
     st.toggle("Smooth the batch loss", key="w_smooth", value=True)
 
 
+@st.fragment
+def run_area(cfg: TrainConfig) -> None:
+    """Start/Stop and the live view. A fragment, so that a click on Start redraws only this part: the run that
+    answers it overlaps the new job's first epochs, and a full page run there (sidebar, title) cost a short
+    digits run ~15 % of its speed. The live view inside it is a fragment of its own, on a timer."""
+    start_ui(cfg, current_job())
+    live_ui()
+
+
 st.title("Train a classifier, watch it learn")
-config = controls_ui()
-start_ui(config, current_job())
-live_ui()
+run_area(controls_ui())

@@ -42,16 +42,24 @@ def real_mnist():
     return D.load("mnist", require_real("mnist"), allow_download=False)
 
 
-def live_charts(at) -> dict[str, dict]:
-    """The live charts (pages.common.live_chart) an AppTest rendered: element key -> plotly figure, exactly
-    as the browser receives it."""
+def live_views(at) -> dict[str, dict]:
+    """The live views (pages.common.live_view) an AppTest rendered: element key -> the data the browser
+    receives, with each figure parsed (name -> plotly figure)."""
     import json
 
     out = {}
     for el in at.get("bidi_component"):
-        if el.proto.component_name == "live_plotly_chart":
-            out[el.proto.id.rsplit("-", 1)[-1]] = json.loads(json.loads(el.proto.json)["figure"])
+        if el.proto.component_name == "live_view":
+            data = json.loads(el.proto.json)
+            data["figures"] = dict(zip(data["names"], (json.loads(f) for f in data["figures"])))
+            out[el.proto.id.rsplit("-", 1)[-1]] = data
     return out
+
+
+def live_charts(at) -> dict[str, dict]:
+    """Every figure in the live views an AppTest rendered: name -> plotly figure, exactly as the browser
+    receives it."""
+    return {name: fig for view in live_views(at).values() for name, fig in view["figures"].items()}
 
 
 def plotly_array(z):

@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import default_manager
-from tests.conftest import ROOT, live_charts, plotly_array
+from tests.conftest import ROOT, live_charts, live_views, plotly_array
 
 
 def app():
@@ -77,11 +77,20 @@ def test_stop_ends_a_running_job():
     at.number_input(key="w_batch").set_value(1)
     at.number_input(key="w_epochs").set_value(20)
     button(at, "Start").click().run()
+    # the click's own run already shows the job (Start runs as a callback, before the page)
+    assert button(at, "Start").disabled is True and button(at, "Stop").disabled is False
+    head = live_views(at)["live"]["head"] or at.subheader[0].value  # running: in the live view; queued: not
+    assert "Running" in head or "Queued" in head
     job = default_manager().get(at.session_state["job_id"])
     while job.snapshot().last_batch is None:
         time.sleep(0.05)
     at.run()
     assert button(at, "Stop").disabled is False and button(at, "Start").disabled is True
+    # while it runs, everything that changes each second is in one live view: heading, bar and both charts
+    view = live_views(at)["live"]
+    assert view["head"].startswith("🏃 Running") and "epoch 1/20" in view["progress"]["text"]
+    assert 0 < view["progress"]["value"] < 1 and list(view["figures"]) == ["chart_loss", "chart_epochs"]
+    assert not at.subheader and not at.get("progress")
     button(at, "Stop").click().run()
     assert job.wait(5)
     at.run()
