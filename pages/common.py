@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
+from _plotly_utils.utils import convert_to_base64
+from plotly.io.json import to_json_plotly
 
 from core import data as D
 from core.jobs import JobManager, TrainingJob, default_manager
@@ -102,6 +105,15 @@ _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
 _PLOTLY_MODULE = next((p.name for p in _STATIC_JS.glob("PlotlyChart.*.js")), None)
 
 
+def _figure_json(fig) -> str:
+    """A go.Figure, or a fresh plain figure dict (core.plots' live `*_spec` builders), as plotly JSON; numpy
+    arrays become plotly's typed arrays either way (convert_to_base64 is what go.Figure.to_dict calls)."""
+    if isinstance(fig, go.Figure):
+        return fig.to_json()
+    convert_to_base64(fig)
+    return to_json_plotly(fig)
+
+
 def live_view(where, key: str, figures: dict, head: str | None = None,
               progress: tuple[float, str] | None = None) -> None:
     """A heading, a progress bar (fraction, text) and figures side by side, which a fragment redraws every
@@ -119,7 +131,7 @@ def live_view(where, key: str, figures: dict, head: str | None = None,
     view = st.components.v2.component("live_view", js=_LIVE_JS, css=_LIVE_CSS, isolate_styles=False)
     with where:
         view(key=key, data={"head": head, "progress": {"value": progress[0], "text": progress[1]} if progress else None,
-                            "names": list(figures), "figures": [fig.to_json() for fig in figures.values()],
+                            "names": list(figures), "figures": [_figure_json(fig) for fig in figures.values()],
                             "module": _PLOTLY_MODULE})
 
 

@@ -117,8 +117,9 @@ def figures(s) -> dict:
     smooth = st.session_state.get("w_smooth", True)
     rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
              "test_acc": e.test_acc} for e in s.epochs]
-    return {"chart_loss": plots.batch_loss(s.steps, s.losses, per_epoch, smooth=smooth, total_epochs=s.config.epochs),
-            "chart_epochs": plots.epoch_curves(rows, s.config.epochs)}
+    return {"chart_loss": plots.batch_loss_spec(s.steps, s.losses, per_epoch, smooth=smooth,
+                                                 total_epochs=s.config.epochs),
+            "chart_epochs": plots.epoch_curves_spec(rows, s.config.epochs)}
 
 
 def ended_ui(s) -> None:
@@ -151,8 +152,8 @@ def live_ui() -> None:
         # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
         # before Start, so the first point appears at once (measured: 3.5 s later without this).
         epochs = st.session_state.get("w_epochs")
-        live_view(st.container(), "live", {"chart_loss": plots.batch_loss([], [], 1, total_epochs=epochs),
-                                           "chart_epochs": plots.epoch_curves([], epochs)})
+        live_view(st.container(), "live", {"chart_loss": plots.batch_loss_spec([], [], 1, total_epochs=epochs),
+                                           "chart_epochs": plots.epoch_curves_spec([], epochs)})
         st.toggle("Smooth the batch loss", key="w_smooth", value=True)
         return
     drawn_state = job.state
