@@ -3,13 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
-from _plotly_utils.utils import convert_to_base64
-from plotly.io.json import to_json_plotly
 
 from core import data as D
 from core.jobs import JobManager, TrainingJob, default_manager
+from pages import feed
 
 def _route_through_app() -> None:
     """Make a deep link go through app.py's router.
@@ -28,13 +26,13 @@ def _route_through_app() -> None:
 
 _route_through_app()
 
+MODEL_LABELS = feed.MODEL_LABELS
+
 # Train-page widget keys for each TrainConfig field; the race page reads the same settings.
 FIELDS = {"dataset": "w_dataset", "model": "w_model", "optimizer": "w_optimizer", "lr": "w_lr",
           "batch_size": "w_batch", "epochs": "w_epochs", "val_fraction": "w_val", "train_subset": "w_subset",
           "seed": "w_seed"}
 
-MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one hidden layer)",
-                "cnn": "CNN (the seed LeNet)"}
 
 
 def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
@@ -60,16 +58,7 @@ _LIVE_CSS = """
 @media (max-width: 640px) { .live-view .live-charts { grid-template-columns: minmax(0, 1fr) !important; } }
 """
 _LIVE_JS = """
-export default async function (component) {
-  const { data, parentElement } = component;
-  let root = parentElement.querySelector(".live-view");
-  if (!root) {
-    root = document.createElement("div");
-    root.className = "live-view";
-    root.innerHTML = '<h3 class="live-head"></h3><div class="live-progress"><div class="live-progress-text"></div>'
-      + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
-    parentElement.appendChild(root);
-  }
+async function draw(root, data, module) {
   const head = root.querySelector(".live-head");
   head.hidden = !data.head;
   if (data.head && head.textContent !== data.head) head.textContent = data.head;
@@ -86,8 +75,7 @@ export default async function (component) {
   while (charts.children.length < figures.length) charts.appendChild(document.createElement("div"));
   try {
     if (figures.length && !window.Plotly) {
-      const app = document.querySelector('script[src*="/static/js/index"]');
-      await import(new URL(data.module, app ? app.src : document.baseURI).href);
+      await import(new URL(module, appScript()).href);
     }
     for (let i = 0; i < figures.length; i++) {
       const host = charts.children[i];
@@ -100,24 +88,64 @@ export default async function (component) {
     charts.textContent = "The chart could not be drawn: " + err;
   }
 }
+
+function appScript() {  // Streamlit's own bundle: its URL is the root the static modules and the feed hang from
+  const app = document.querySelector('script[src*="/static/js/index"]');
+  return app ? app.src : document.baseURI;
+}
+
+function follow(root, feed, module, setTriggerValue) {
+  clearInterval(root._timer);
+  root._feed = feed;
+  if (!feed) return;
+  const url = new URL("../../" + feed, appScript()).href;
+  let busy = false;
+  root._timer = setInterval(async () => {
+    if (!root.isConnected) { clearInterval(root._timer); return; }
+    if (busy) return;
+    busy = true;
+    try {
+      const r = await fetch(url, { cache: "no-store" });
+      const d = r.ok ? await r.json() : { state: "gone" };
+      if (d.state === "running") {
+        await draw(root, d, module);
+      } else {  // ended (or the server lost it): let the page redraw itself once
+        clearInterval(root._timer);
+        root._feed = null;
+        setTriggerValue("ended", d.state);
+      }
+    } catch (err) {
+      // the server is away for a moment: try again at the next tick
+    } finally {
+      busy = false;
+    }
+  }, 1000);
+}
+
+export default async function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  let root = parentElement.querySelector(".live-view");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "live-view";
+    root.innerHTML = '<h3 class="live-head"></h3><div class="live-progress"><div class="live-progress-text"></div>'
+      + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
+    parentElement.appendChild(root);
+  }
+  await draw(root, data, data.module);
+  if ((data.feed || null) !== (root._feed || null)) follow(root, data.feed, data.module, setTriggerValue);
+}
 """
 _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"
 _PLOTLY_MODULE = next((p.name for p in _STATIC_JS.glob("PlotlyChart.*.js")), None)
 
 
-def _figure_json(fig) -> str:
-    """A go.Figure, or a fresh plain figure dict (core.plots' live `*_spec` builders), as plotly JSON; numpy
-    arrays become plotly's typed arrays either way (convert_to_base64 is what go.Figure.to_dict calls)."""
-    if isinstance(fig, go.Figure):
-        return fig.to_json()
-    convert_to_base64(fig)
-    return to_json_plotly(fig)
-
-
 def live_view(where, key: str, figures: dict, head: str | None = None,
-              progress: tuple[float, str] | None = None) -> None:
-    """A heading, a progress bar (fraction, text) and figures side by side, which a fragment redraws every
-    second in place (see _LIVE_JS). `figures` maps a name to a figure; tests read them by name."""
+              progress: tuple[float, str] | None = None, follow: str | None = None) -> None:
+    """A heading, a progress bar (fraction, text) and figures side by side, redrawn in place (see _LIVE_JS).
+    `figures` maps a name to a figure; tests read them by name. With `follow` (a path under the app's root:
+    the live feed of pages/feed.py), the view fetches its next state from there every second until the run ends, and then
+    reruns the fragment it is in; without it, a fragment timer redraws it."""
     if _PLOTLY_MODULE is None:  # a Streamlit without its plotly module where we expect it: plain elements
         with where:
             if head:
@@ -130,9 +158,8 @@ def live_view(where, key: str, figures: dict, head: str | None = None,
     # registering the same definition again is cheap and keeps each runtime (and AppTest's) aware of it
     view = st.components.v2.component("live_view", js=_LIVE_JS, css=_LIVE_CSS, isolate_styles=False)
     with where:
-        view(key=key, data={"head": head, "progress": {"value": progress[0], "text": progress[1]} if progress else None,
-                            "names": list(figures), "figures": [_figure_json(fig) for fig in figures.values()],
-                            "module": _PLOTLY_MODULE})
+        view(key=key, data={**feed.payload(figures, head, progress), "feed": follow, "module": _PLOTLY_MODULE},
+             on_ended_change=lambda: None)
 
 
 def live_chart(where, fig, key: str) -> None:

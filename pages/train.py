@@ -7,12 +7,13 @@ from core import data as D
 from core import plots
 from core.config import LIMITS, PRESETS, TrainConfig
 from core.train import estimate_seconds, pick_device
+from pages import feed
 from pages.common import FIELDS, MODEL_LABELS, current_job, keep, live_view, load_dataset, manager, remember, save_kept
+from pages.feed import figures, heading, progress_of
 
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 DEFAULTS = TrainConfig()
 SLOW_S = 60
-STATE_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 
 
 def apply_preset():
@@ -94,34 +95,6 @@ def start_ui(cfg: TrainConfig, job) -> None:
         st.error(problem)
 
 
-def heading(s) -> str:
-    cfg = s.config
-    return (f"{STATE_ICONS[s.state]} {s.state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
-            f"{D.REGISTRY[cfg.dataset].title}, lr {cfg.lr:g}, batch {cfg.batch_size}")
-
-
-def progress_of(s) -> tuple[float, str] | None:
-    b = s.last_batch
-    if b is None:
-        return None
-    text = (f"epoch {b.epoch}/{s.config.epochs} · batch {b.batch}/{b.batches} · "
-            f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s")
-    if s.state == "running":
-        text += f" · about {b.eta_s:.0f} s left"
-    return min(s.progress, 1.0), text
-
-
-def figures(s) -> dict:
-    """The Train page's two live charts for a snapshot: loss per batch, and d2l's per-epoch picture."""
-    per_epoch = s.started.batches_per_epoch if s.started else None
-    smooth = st.session_state.get("w_smooth", True)
-    rows = [{"epoch": e.epoch, "train_loss": e.train_loss, "train_acc": e.train_acc, "val_acc": e.val_acc,
-             "test_acc": e.test_acc} for e in s.epochs]
-    return {"chart_loss": plots.batch_loss_spec(s.steps, s.losses, per_epoch, smooth=smooth,
-                                                 total_epochs=s.config.epochs),
-            "chart_epochs": plots.epoch_curves_spec(rows, s.config.epochs)}
-
-
 def ended_ui(s) -> None:
     """A queued or ended run's status as Streamlit elements (drawn once, not on the one-second timer)."""
     st.subheader(heading(s))
@@ -161,23 +134,29 @@ def live_ui() -> None:
 
 def job_ui(job) -> None:
     drawn_state = job.state
-    running = drawn_state in ("queued", "running")
-    # A queued job only needs its place in the queue refreshed: a slower timer and no charts keep a full
-    # class's waiting tabs from taking the server's CPU away from the jobs that train.
-    every = 3.0 if drawn_state == "queued" else 1.0
+    # While the job runs, its view follows the live feed (pages/feed.py) by itself where the server has it;
+    # otherwise this fragment redraws every second. A queued job only needs its place in the queue refreshed:
+    # a slower timer and no charts keep a full class's waiting tabs from taking the server's CPU away from
+    # the jobs that train.
+    follows_feed = drawn_state == "running" and feed.SERVED
+    every = {"queued": 3.0, "running": None if follows_feed else 1.0}.get(drawn_state)
 
-    @st.fragment(run_every=every if running else None)
+    @st.fragment(run_every=every)
     def live():
         s = job.snapshot()
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right timer
         box = st.container()  # the same place for the view in every state keeps its charts (and zoom)
         if s.state == "running":  # everything that changes each second is in the one view
-            live_view(st.container(), "live", figures(s), head=heading(s), progress=progress_of(s))
+            smooth = st.session_state.get("w_smooth", True)
+            live_view(st.container(), "live", figures(s, smooth), head=heading(s), progress=progress_of(s),
+                      follow=feed.PATH.format(job_id=job.id).lstrip("/") + f"?smooth={int(smooth)}"
+                      if follows_feed else None)
             return
         with box:
             ended_ui(s)
-        live_view(st.container(), "live", figures(s) if s.state != "queued" else {})
+        live_view(st.container(), "live", figures(s, st.session_state.get("w_smooth", True))
+                  if s.state != "queued" else {})
 
     live()
 

@@ -16,6 +16,9 @@ JS_XRANGE = """() => { const ax = document.querySelector('.js-plotly-plot').layo
 
 
 def test_train_digits_live_then_results(page, server, shots):
+    feed, sent = [], []  # live-feed fetches; messages the page sends Streamlit (a fragment rerun is one)
+    page.on("request", lambda r: feed.append(r.url) if "/api/live/" in r.url else None)
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(time.time())))
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
     type_into(page, "Batch size", 2)
@@ -24,7 +27,7 @@ def test_train_digits_live_then_results(page, server, shots):
     page.get_by_text("Running:").wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
 
-    # the loss chart gains points while the job runs (the fragment polls about every second)
+    # the loss chart gains points while the job runs (the view fetches the live feed about every second)
     seen = []  # (points on the loss chart, job shown as running) every ~0.6 s
     deadline = time.time() + 20
     while time.time() < deadline and len([r for _, r in seen if r]) < 5:
@@ -43,9 +46,12 @@ def test_train_digits_live_then_results(page, server, shots):
     page.wait_for_timeout(50)
     zoomed, before = page.evaluate(JS_XRANGE), page.evaluate(JS_LAST_X)
     assert zoomed[1] is False, zoomed
+    t0, fetched = time.time(), len(feed)
     page.wait_for_timeout(2500)  # two refreshes
     assert page.get_by_text("Running:").is_visible()
     assert page.evaluate(JS_XRANGE) == zoomed and page.evaluate(JS_LAST_X) > before  # newer batches drawn
+    # the refreshes came from the live feed, with no Streamlit rerun asked for meanwhile
+    assert len(feed) - fetched >= 2 and not [t for t in sent if t > t0], (feed[-3:], sent)
     shots(page, "train-zoomed")
 
     page.get_by_text("Done:").wait_for(timeout=120_000)

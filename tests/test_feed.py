@@ -1,0 +1,34 @@
+"""The live feed a running job's view fetches every second (pages/feed.py), called as the server calls it."""
+import asyncio
+import json
+from types import SimpleNamespace
+
+from core.config import TrainConfig
+from core.jobs import default_manager
+from pages import feed
+from tests.conftest import plotly_array
+
+
+def get(job_id: str, **query):
+    request = SimpleNamespace(path_params={"job_id": job_id}, query_params={k: str(v) for k, v in query.items()})
+    response = asyncio.run(feed.live_feed(request))
+    return response.status_code, json.loads(response.body)
+
+
+def test_feed_answers_a_jobs_view_as_the_page_draws_it():
+    job = default_manager().submit(TrainConfig(dataset="digits", epochs=3))
+    assert job.wait(60)
+    s = job.snapshot()
+    status, body = get(job.id)
+    assert status == 200 and body == json.loads(json.dumps(feed.view_data(s)))
+    assert body["state"] == "done" and body["head"].startswith("✅ Done: Softmax regression on Digits")
+    assert body["progress"]["value"] == 1.0 and "epoch 3/3" in body["progress"]["text"]
+    loss, epochs = (json.loads(f) for f in body["figures"])
+    assert body["names"] == ["chart_loss", "chart_epochs"]
+    assert len(plotly_array(loss["data"][0]["x"])) == len(s.steps) and len(loss["data"]) == 2  # raw + smoothed
+    assert list(plotly_array(epochs["data"][0]["x"])) == [1, 2, 3]
+    assert len(json.loads(get(job.id, smooth=0)[1]["figures"][0])["data"]) == 1  # the student's smoothing off
+
+
+def test_feed_says_gone_for_a_job_the_server_does_not_have():
+    assert get("job0-nothere") == (404, {"state": "gone"})
