@@ -1,6 +1,7 @@
 """The live feed a running job's view fetches every second (pages/feed.py), called as the server calls it."""
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from core.config import TrainConfig
@@ -11,7 +12,8 @@ from tests.conftest import plotly_array
 
 def get(job_id: str, **query):
     request = SimpleNamespace(path_params={"job_id": job_id}, query_params={k: str(v) for k, v in query.items()})
-    response = asyncio.run(feed.live_feed(request))
+    with ThreadPoolExecutor(1) as pool:  # its own thread: the browser tests leave an event loop on this one
+        response = pool.submit(asyncio.run, feed.live_feed(request)).result()
     return response.status_code, json.loads(response.body)
 
 
