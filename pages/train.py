@@ -166,7 +166,7 @@ def run_area(cfg: TrainConfig) -> None:
     """Start/Stop and the live view. A fragment, so that a click on Start redraws only this part: the run that
     answers the click overlaps the new job's first epochs, and the sidebar need not be redrawn then (with
     the callbacks above, a digits run's overhead with the browser on another core went from 12.5 % to
-    8.6 %). The live view inside it is a fragment of its own, on a timer."""
+    8.6 %). The job's view inside it is a fragment of its own (see job_ui)."""
     start_ui(cfg, current_job())
     live_ui()
 
