@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import json
 
+import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
+from plotly.io.json import to_json_plotly
+from starlette.responses import Response
+
 from core import data as D
 from core import plots
 from core.jobs import default_manager
@@ -51,10 +56,6 @@ def figures(s, smooth: bool = True) -> dict:
 def figure_json(fig) -> str:
     """A go.Figure, or a fresh plain figure dict (core.plots' live `*_spec` builders), as plotly JSON; numpy
     arrays become plotly's typed arrays either way (convert_to_base64 is what go.Figure.to_dict calls)."""
-    import plotly.graph_objects as go
-    from _plotly_utils.utils import convert_to_base64
-    from plotly.io.json import to_json_plotly
-
     if isinstance(fig, go.Figure):
         return fig.to_json()
     convert_to_base64(fig)
@@ -74,8 +75,6 @@ def view_data(s, smooth: bool = True) -> dict:
 
 async def live_feed(request):
     """GET /api/live/<job id>?smooth=0|1: the job's live view as JSON; 404 once the server no longer has it."""
-    from starlette.responses import Response
-
     job = default_manager().get(request.path_params["job_id"])
     if job is None:
         return Response(json.dumps({"state": "gone"}), status_code=404, media_type="application/json")
