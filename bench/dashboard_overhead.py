@@ -72,6 +72,12 @@ def set_up(page, how: dict) -> None:
     for label, value in how.get("numbers", {}).items():
         type_into(page, label, value, settle_ms=300)
     page.wait_for_timeout(1500)
+    # then until the page has finished redrawing for the new settings (the CNN's time estimate takes ~3 s on
+    # 2 cores the first time), as a student presses Start on a settled page: a click during that run waits
+    # for it, and the job would start under the run's "Running" animation
+    page.wait_for_function("""() => !document.querySelector('[data-testid^="stStatusWidgetRunning"]')
+                                   && !document.querySelector('[data-stale="true"]')""", polling=100)
+    page.wait_for_timeout(500)
 
 
 def wait_finished(db: Path, timeout: float = 900) -> None:

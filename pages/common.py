@@ -94,32 +94,30 @@ function appScript() {  // Streamlit's own bundle: its URL is the root the stati
   return app ? app.src : document.baseURI;
 }
 
-function follow(root, feed, module, setTriggerValue) {
-  clearInterval(root._timer);
+function follow(root, feed, module, setTriggerValue, first) {
+  clearTimeout(root._timer);
   root._feed = feed;
   if (!feed) return;
   const url = new URL("../../" + feed, appScript()).href;
-  let busy = false;
-  root._timer = setInterval(async () => {
-    if (!root.isConnected) { clearInterval(root._timer); return; }
-    if (busy) return;
-    busy = true;
+  const tick = async () => {
+    if (!root.isConnected || root._feed !== feed) return;
+    let next = 1000;
     try {
       const r = await fetch(url, { cache: "no-store" });
       const d = r.ok ? await r.json() : { state: "gone" };
-      if (d.state === "running") {
-        await draw(root, d, module);
-      } else {  // ended (or the server lost it): let the page redraw itself once
-        clearInterval(root._timer);
+      if (d.state !== "running") {  // ended (or the server lost it): let the page redraw itself once
         root._feed = null;
         setTriggerValue("ended", d.state);
+        return;
       }
+      await draw(root, d, module);
+      if (!d.progress || !d.progress.value) next = 250;  // no batch yet: look again soon for the first point
     } catch (err) {
       // the server is away for a moment: try again at the next tick
-    } finally {
-      busy = false;
     }
-  }, 1000);
+    if (root._feed === feed) root._timer = setTimeout(tick, next);
+  };
+  root._timer = setTimeout(tick, first);
 }
 
 export default async function (component) {
@@ -133,7 +131,9 @@ export default async function (component) {
     parentElement.appendChild(root);
   }
   await draw(root, data, data.module);
-  if ((data.feed || null) !== (root._feed || null)) follow(root, data.feed, data.module, setTriggerValue);
+  if ((data.feed || null) !== (root._feed || null)) {
+    follow(root, data.feed, data.module, setTriggerValue, data.progress && data.progress.value ? 1000 : 250);
+  }
 }
 """
 _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"

@@ -21,14 +21,17 @@ from core.jobs import default_manager
 
 MODEL_LABELS = {"softmax": "Softmax regression (from scratch)", "mlp": "MLP (one hidden layer)",
                 "cnn": "CNN (the seed LeNet)"}
-STATE_ICONS = {"queued": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
+STATE_ICONS = {"ready": "👉", "queued": "⏳", "running": "🏃", "done": "✅", "stopped": "⏹️", "failed": "❌"}
 PATH = "/api/live/{job_id}"
 SERVED = False  # set by app.py when this server answers PATH
 
 
 def heading(s) -> str:
-    cfg = s.config
-    return (f"{STATE_ICONS[s.state]} {s.state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
+    return heading_for(s.config, s.state)
+
+
+def heading_for(cfg, state: str) -> str:
+    return (f"{STATE_ICONS[state]} {state.capitalize()}: {MODEL_LABELS[cfg.model].split(' (')[0]} on "
             f"{D.REGISTRY[cfg.dataset].title}, lr {cfg.lr:g}, batch {cfg.batch_size}")
 
 
@@ -41,6 +44,12 @@ def progress_of(s) -> tuple[float, str] | None:
     if s.state == "running":
         text += f" · about {b.eta_s:.0f} s left"
     return min(s.progress, 1.0), text
+
+
+def live_progress(s) -> tuple[float, str]:
+    """A running job's progress line, from its start: the line is there before the first batch, so the
+    charts below it do not move when that batch arrives."""
+    return progress_of(s) or (0.0, "Starting: loading the images and building the model…")
 
 
 def figures(s, smooth: bool = True) -> dict:
@@ -70,7 +79,7 @@ def payload(figs: dict, head: str | None = None, progress: tuple[float, str] | N
 
 def view_data(s, smooth: bool = True) -> dict:
     """A job's live view as the page draws it while the job runs, with its state."""
-    return {"state": s.state, **payload(figures(s, smooth), heading(s), progress_of(s))}
+    return {"state": s.state, **payload(figures(s, smooth), heading(s), live_progress(s))}
 
 
 async def live_feed(request):

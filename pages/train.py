@@ -9,7 +9,7 @@ from core.config import LIMITS, PRESETS, TrainConfig
 from core.train import estimate_seconds, pick_device
 from pages import feed
 from pages.common import FIELDS, MODEL_LABELS, current_job, keep, live_view, load_dataset, manager, remember, save_kept
-from pages.feed import figures, heading, progress_of
+from pages.feed import figures, heading, heading_for, live_progress, progress_of
 
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 DEFAULTS = TrainConfig()
@@ -65,7 +65,10 @@ def start_job() -> None:
         return  # the page run that follows shows why
     new = manager().submit(cfg, nickname=st.session_state.get("w_nick", "").strip())
     remember(new)
-    new.wait_first_batch(0.5)  # most runs then draw their first point in this same page run
+    # Most runs then draw their first point in this same page run. Longer would make the click's run outlast
+    # the 0.5 s after which Streamlit fades the stale page; a later first batch comes through the live feed,
+    # which the view asks every 250 ms until the first point (pages/common.py).
+    new.wait_first_batch(0.2)
 
 
 def start_ui(cfg: TrainConfig, job) -> None:
@@ -117,23 +120,18 @@ def ended_ui(s) -> None:
         m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
 
 
-def live_ui() -> None:
-    job = current_job()
-    if job is None:
-        st.info("Choose settings on the left and press **Start training**. The embedded digits dataset "
-                "trains in a few seconds.", icon="👈")
-        # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
-        # before Start, so the first point appears at once (measured: 3.5 s later without this).
-        epochs = st.session_state.get("w_epochs")
-        live_view(st.container(), "live", {"chart_loss": plots.batch_loss_spec([], [], 1, total_epochs=epochs),
-                                           "chart_epochs": plots.epoch_curves_spec([], epochs)})
-    else:
-        job_ui(job)
+def live_ui(cfg: TrainConfig) -> None:
+    job_ui(current_job(), cfg)
     st.toggle("Smooth the batch loss", key="w_smooth", value=True)
 
 
-def job_ui(job) -> None:
-    drawn_state = job.state
+def job_ui(job, cfg: TrainConfig) -> None:
+    """The job's status and its live view; before the first run, the same view with empty charts.
+
+    Idle, running and ended views are drawn by the same fragment into the same container, and the idle view
+    has the running one's heading and progress line: Start then changes texts and draws points into the same
+    charts, which neither flicker nor move (before, the view was built anew further down the page)."""
+    drawn_state = job.state if job is not None else None
     # While the job runs, its view follows the live feed (pages/feed.py) by itself where the server has it;
     # otherwise this fragment redraws every second. A queued job only needs its place in the queue refreshed:
     # a slower timer and no charts keep a full class's waiting tabs from taking the server's CPU away from
@@ -143,13 +141,22 @@ def job_ui(job) -> None:
 
     @st.fragment(run_every=every)
     def live():
+        box = st.container()  # a queued or ended run's status (ended_ui); the view stays below it in every state
+        if job is None:
+            # Empty axes now: the student sees where the curves will go, and the browser has plotly loaded
+            # before Start, so the first point appears at once (measured: 3.5 s later without this).
+            live_view(st.container(), "live", {"chart_loss": plots.batch_loss_spec([], [], 1, total_epochs=cfg.epochs),
+                                               "chart_epochs": plots.epoch_curves_spec([], cfg.epochs)},
+                      head=heading_for(cfg, "ready"),
+                      progress=(0.0, "Choose settings on the left, then press ▶ Start training: the curves "
+                                     "appear here as it learns."))
+            return
         s = job.snapshot()
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right timer
-        box = st.container()  # the same place for the view in every state keeps its charts (and zoom)
         if s.state == "running":  # everything that changes each second is in the one view
             smooth = st.session_state.get("w_smooth", True)
-            live_view(st.container(), "live", figures(s, smooth), head=heading(s), progress=progress_of(s),
+            live_view(st.container(), "live", figures(s, smooth), head=heading(s), progress=live_progress(s),
                       follow=feed.PATH.format(job_id=job.id).lstrip("/") + f"?smooth={int(smooth)}"
                       if follows_feed else None)
             return
@@ -168,7 +175,7 @@ def run_area(cfg: TrainConfig) -> None:
     the callbacks above, a digits run's overhead with the browser on another core went from 12.5 % to
     8.6 %). The job's view inside it is a fragment of its own (see job_ui)."""
     start_ui(cfg, current_job())
-    live_ui()
+    live_ui(cfg)
 
 
 st.title("Train a classifier, watch it learn")

@@ -23,9 +23,13 @@ def test_train_digits_live_then_results(page, server, shots):
     page.get_by_text("Train a classifier, watch it learn").wait_for()
     type_into(page, "Batch size", 2)
     type_into(page, "Epochs", 25)
+    # before Start, the view that will show the run: its heading, and empty charts where the curves will go
+    page.get_by_text("Ready: Softmax regression on").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.evaluate("""() => { window.idleCharts = [...document.querySelectorAll('.js-plotly-plot')];
+        window.idleTop = window.idleCharts[0].getBoundingClientRect().top + window.scrollY; }""")
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Running:").wait_for()
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
 
     # the loss chart gains points while the job runs (the view fetches the live feed about every second)
     seen = []  # (points on the loss chart, job shown as running) every ~0.6 s
@@ -35,6 +39,10 @@ def test_train_digits_live_then_results(page, server, shots):
         seen.append((page.evaluate(JS_POINTS), page.get_by_text("Running:").is_visible()))
     while_running = [n for n, running in seen if running]
     assert len(while_running) >= 2 and while_running[-1] > while_running[0] > 0, seen
+    # Start drew into the same charts, where they were: nothing rebuilt, nothing moved (no flicker)
+    kept, moved = page.evaluate("""() => [window.idleCharts.length === 2 && window.idleCharts.every(c => c.isConnected),
+        Math.abs(document.querySelector('.js-plotly-plot').getBoundingClientRect().top + window.scrollY - window.idleTop)]""")
+    assert kept and moved < 1, (kept, moved)
     shots(page, "train-running")
 
     # a student zooms into the loss curve: the zoom survives the live refreshes while points keep arriving
