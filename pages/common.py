@@ -97,10 +97,14 @@ function appScript() {  // Streamlit's own bundle: its URL is the root the stati
 function follow(root, feed, module, setTriggerValue, first) {
   clearTimeout(root._timer);
   root._feed = feed;
+  root._tick = null;
   if (!feed) return;
   const url = new URL("../../" + feed, appScript()).href;
   const tick = async () => {
-    if (!root.isConnected || root._feed !== feed) return;
+    // A hidden tab (the student is on another tab or window) fetches and draws nothing, which leaves its
+    // share of the CPU to the training; the visibilitychange handler below resumes at once.
+    if (!root.isConnected || root._feed !== feed || document.hidden || root._busy) return;
+    root._busy = true;
     let next = 1000;
     try {
       const r = await fetch(url, { cache: "no-store" });
@@ -114,9 +118,19 @@ function follow(root, feed, module, setTriggerValue, first) {
       if (!d.progress || !d.progress.value) next = 250;  // no batch yet: look again soon for the first point
     } catch (err) {
       // the server is away for a moment: try again at the next tick
+    } finally {
+      root._busy = false;
     }
     if (root._feed === feed) root._timer = setTimeout(tick, next);
   };
+  root._tick = tick;
+  if (!root._onVisible) {
+    root._onVisible = () => {
+      if (!root.isConnected) { document.removeEventListener("visibilitychange", root._onVisible); return; }
+      if (!document.hidden && root._tick) { clearTimeout(root._timer); root._tick(); }
+    };
+    document.addEventListener("visibilitychange", root._onVisible);
+  }
   root._timer = setTimeout(tick, first);
 }
 

@@ -22,7 +22,7 @@ def test_train_digits_live_then_results(page, server, shots):
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
     type_into(page, "Batch size", 2)
-    type_into(page, "Epochs", 25)
+    type_into(page, "Epochs", 40)
     # before Start, the view that will show the run: its heading, and empty charts where the curves will go
     page.get_by_text("Ready: Softmax regression on").wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
@@ -61,6 +61,18 @@ def test_train_digits_live_then_results(page, server, shots):
     # the refreshes came from the live feed, with no Streamlit rerun asked for meanwhile
     assert len(feed) - fetched >= 2 and not [t for t in sent if t > t0], (feed[-3:], sent)
     shots(page, "train-zoomed")
+
+    # the student switches to another tab: the hidden page stops fetching and drawing, and resumes on return
+    hide = """(hidden) => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+        document.dispatchEvent(new Event('visibilitychange')); }"""
+    page.evaluate(hide, True)
+    page.wait_for_timeout(300)  # a fetch already on its way when the tab was hidden
+    hidden_from = len(feed)
+    page.wait_for_timeout(2200)
+    assert len(feed) == hidden_from and page.get_by_text("Running:").is_visible(), feed[hidden_from:]
+    page.evaluate(hide, False)
+    page.wait_for_timeout(500)
+    assert len(feed) > hidden_from
 
     page.get_by_text("Done:").wait_for(timeout=120_000)
     page.wait_for_timeout(800)
