@@ -3,6 +3,7 @@
     python bench/dashboard_overhead.py                 # digits + Fashion-MNIST softmax, 3 repeats
     python bench/dashboard_overhead.py --cnn           # also the seed CNN on Fashion-MNIST (slower)
     python bench/dashboard_overhead.py --repeats 5
+    python bench/dashboard_overhead.py --cnn --only seed-cnn --repeats 8   # one run, more repeats
 
 1. Headless: `python -m core.train` in a fresh process: no server, no browser.
 2. Dashboard: a real Streamlit server on 127.0.0.1 and a real chromium tab on this same machine, the Train
@@ -140,6 +141,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cnn", action="store_true", help="also the seed CNN (about 3 min more on 2 cores)")
+    ap.add_argument("--only", default="", help="only the runs whose name starts with this (e.g. seed-cnn)")
     ap.add_argument("--browser-elsewhere", action="store_true",
                     help="pin chromium to the last core, the server and the headless run to the others")
     args = ap.parse_args()
@@ -153,7 +155,10 @@ def main() -> None:
 
     from tests.e2e.conftest import CHROMIUM, FLAGS
 
-    runs = {**RUNS, **(CNN_RUN if args.cnn else {})}
+    runs = {name: run for name, run in {**RUNS, **(CNN_RUN if args.cnn else {})}.items()
+            if name.startswith(args.only)}
+    if not runs:
+        ap.error(f"no run named {args.only!r}...; the runs are: {', '.join({**RUNS, **CNN_RUN})}")
     print(f"{os.cpu_count()} cores; {where}; Train page redrawing every second; "
           f"median of {args.repeats} runs per mode\n")
     print(f"{'run':40} {'headless s/epoch':>17} {'dashboard s/epoch':>18} {'overhead':>9}")
