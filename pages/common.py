@@ -159,7 +159,8 @@ def live_view(where, key: str, figures: dict, head: str | None = None,
     """A heading, a progress bar (fraction, text) and figures side by side, redrawn in place (see _LIVE_JS).
     `figures` maps a name to a figure; tests read them by name. With `follow` (a path under the app's root:
     the live feed of pages/feed.py), the view fetches its next state from there every second until the run
-    ends, and then reruns the fragment it is in; without it, a fragment timer redraws it."""
+    ends (not while its tab is hidden), and then reruns the fragment it is in; without it, a fragment timer
+    redraws it."""
     if _PLOTLY_MODULE is None:  # a Streamlit without its plotly module where we expect it: plain elements
         with where:
             if head:
