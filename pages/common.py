@@ -94,6 +94,10 @@ function appScript() {  // Streamlit's own bundle: its URL is the root the stati
   return app ? app.src : document.baseURI;
 }
 
+function started(data) {  // the run has drawn its first batch: from then on the view refreshes once a second
+  return Boolean(data.progress && data.progress.value);
+}
+
 function follow(root, feed, module, setTriggerValue, first) {
   clearTimeout(root._timer);
   root._feed = feed;
@@ -115,7 +119,7 @@ function follow(root, feed, module, setTriggerValue, first) {
         return;
       }
       await draw(root, d, module);
-      if (!d.progress || !d.progress.value) next = 250;  // no batch yet: look again soon for the first point
+      if (!started(d)) next = 250;  // no batch yet: look again soon for the first point
     } catch (err) {
       // the server is away for a moment: try again at the next tick
     } finally {
@@ -146,7 +150,7 @@ export default async function (component) {
   }
   await draw(root, data, data.module);
   if ((data.feed || null) !== (root._feed || null)) {
-    follow(root, data.feed, data.module, setTriggerValue, data.progress && data.progress.value ? 1000 : 250);
+    follow(root, data.feed, data.module, setTriggerValue, started(data) ? 1000 : 250);
   }
 }
 """

@@ -154,16 +154,15 @@ def job_ui(job, cfg: TrainConfig) -> None:
         s = job.snapshot()
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right timer
+        smooth = st.session_state.get("w_smooth", True)
         if s.state == "running":  # everything that changes each second is in the one view
-            smooth = st.session_state.get("w_smooth", True)
             live_view(st.container(), "live", figures(s, smooth), head=heading(s), progress=live_progress(s),
                       follow=feed.PATH.format(job_id=job.id).lstrip("/") + f"?smooth={int(smooth)}"
                       if follows_feed else None)
             return
         with box:
             ended_ui(s)
-        live_view(st.container(), "live", figures(s, st.session_state.get("w_smooth", True))
-                  if s.state != "queued" else {})
+        live_view(st.container(), "live", figures(s, smooth) if s.state != "queued" else {})
 
     live()
 
