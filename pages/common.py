@@ -101,31 +101,36 @@ function started(data) {  // the run has drawn its first batch: from then on the
 function follow(root, feed, module, setTriggerValue, first) {
   clearTimeout(root._timer);
   root._feed = feed;
+  const chain = root._chain = {};  // a later follow() (the page redrawn with another feed, or none) ends this one
   root._tick = null;
   if (!feed) return;
   const url = new URL("../../" + feed, appScript()).href;
+  let busy = false;
   const tick = async () => {
     // A hidden tab (the student is on another tab or window) fetches and draws nothing, which leaves its
     // share of the CPU to the training; the visibilitychange handler below resumes at once.
-    if (!root.isConnected || root._feed !== feed || document.hidden || root._busy) return;
-    root._busy = true;
+    if (root._chain !== chain || !root.isConnected || document.hidden || busy) return;
+    busy = true;
     let next = 1000;
     try {
       const r = await fetch(url, { cache: "no-store" });
       const d = r.ok ? await r.json() : { state: "gone" };
-      if (d.state !== "running") {  // ended (or the server lost it): let the page redraw itself once
-        root._feed = null;
+      if (d.state !== "running") {
+        // ended (or the server lost it): ask the page to redraw itself. That redraw has no feed and ends
+        // this chain; should the request be lost (it can come while the page is still busy with the click's
+        // run), it is made again.
         setTriggerValue("ended", d.state);
-        return;
+        next = 2000;
+      } else {
+        await draw(root, d, module);
+        if (!started(d)) next = 250;  // no batch yet: look again soon for the first point
       }
-      await draw(root, d, module);
-      if (!started(d)) next = 250;  // no batch yet: look again soon for the first point
     } catch (err) {
       // the server is away for a moment: try again at the next tick
     } finally {
-      root._busy = false;
+      busy = false;
     }
-    if (root._feed === feed) root._timer = setTimeout(tick, next);
+    if (root._chain === chain) root._timer = setTimeout(tick, next);
   };
   root._tick = tick;
   if (!root._onVisible) {
