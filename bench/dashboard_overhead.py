@@ -15,6 +15,9 @@
    the others: the class-server case, where students watch from their own laptops.
    Target: dashboard seconds per epoch within 10 % of headless (mean over the run's epochs, median of the
    repeats; the two modes alternate so drifts of the machine hit both alike).
+   The dashboard trains softmax runs and the digits on one thread (core.jobs.threads_for), torch's CLI on one
+   per core; for those runs a third mode, headless with --threads 1, shows which part of the overhead is that
+   choice and which the dashboard itself.
 3. First point: time from the Start click until the loss chart holds a point. Target: under 1 s on digits.
 """
 from __future__ import annotations
@@ -48,11 +51,26 @@ JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
 PIN: list[str] = []  # taskset prefix for the server and the headless run (--browser-elsewhere)
 
 
-def headless(flags: list[str]) -> float:
-    """Mean training seconds per epoch of the CLI in a fresh process."""
-    out = subprocess.run([*PIN, sys.executable, "-m", "core.train", *flags], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+def job_threads(flags: list[str]) -> int:
+    """The CPU threads the dashboard gives this run when it trains alone (core.jobs.threads_for)."""
+    from core.jobs import threads_for
+    from core.train import config_from_args
+
+    return threads_for(config_from_args(flags), 1)
+
+
+def headless(flags: list[str], threads: int | None = None) -> float:
+    """Mean training seconds per epoch of the CLI in a fresh process (torch's default threads, or `threads`)."""
+    extra = ["--threads", str(threads)] if threads else []
+    out = subprocess.run([*PIN, sys.executable, "-m", "core.train", *flags, *extra], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
     return statistics.mean(json.loads(line)["epoch_s"] for line in out.splitlines() if '"epoch"' in line)
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def open_train_page(browser, url: str):
@@ -165,9 +183,16 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for name, (flags, how) in runs.items():
-            h, d = [], []
+            # The dashboard trains a softmax run on one thread, to leave a core to the browser and the server
+            # (core.jobs.threads_for); the CLI uses torch's default of one per core. A second headless run at
+            # the dashboard's thread count separates what the dashboard itself costs from that choice.
+            threads = job_threads(flags)
+            same = threads if threads != torch_threads() else None
+            h, h1, d = [], [], []
             for _ in range(args.repeats):
                 h.append(headless(flags))
+                if same:
+                    h1.append(headless(flags, same))
                 d.append(served(browser, how))
             hm, dm = statistics.median(h), statistics.median(d)
             # each dashboard run next to the headless run just before it: drifts of the machine over minutes
@@ -176,6 +201,13 @@ def main() -> None:
             print(f"{name:40} {hm:17.3f} {dm:18.3f} {100 * (dm / hm - 1):+8.1f}%  (target <= +10 %)\n"
                   f"{'':40} paired: median {statistics.median(pairs):+.1f} %, each "
                   f"{', '.join(f'{x:+.0f}' for x in pairs)} %", flush=True)
+            if same:
+                h1m = statistics.median(h1)
+                pairs1 = sorted(100 * (b / a - 1) for a, b in zip(h1, d))
+                print(f"{'':40} headless on {same} thread(s) as in the dashboard: {h1m:.3f} s/epoch "
+                      f"({100 * (h1m / hm - 1):+.1f} % against the default); the dashboard against it: "
+                      f"{100 * (dm / h1m - 1):+.1f} %, paired median {statistics.median(pairs1):+.1f} %, each "
+                      f"{', '.join(f'{x:+.0f}' for x in pairs1)} %", flush=True)
         lat = first_point_latency(browser)
         browser.close()
     print(f"\nfirst chart point after Start (digits, chromium): "

@@ -312,6 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=DEVICES)
     p.add_argument("--hidden", type=int)
     p.add_argument("--json", action="store_true", help="JSON lines only (default: JSON lines too)")
+    p.add_argument("--threads", type=int, help="CPU threads for training (default: torch's, one per core)")
     return p
 
 
@@ -320,9 +321,11 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     parser = _parser()
     args = parser.parse_args(argv)
     base = PRESETS[args.preset] if args.preset else TrainConfig()
-    changes = {k: v for k, v in vars(args).items() if k not in ("preset", "json") and v is not None}
+    changes = {k: v for k, v in vars(args).items() if k not in ("preset", "json", "threads") and v is not None}
     cfg = base.with_(**changes)
     problems = cfg.errors()
+    if args.threads is not None and args.threads < 1:
+        problems.append(f"threads must be at least 1, got {args.threads}")
     if problems:
         parser.error(" ".join(problems))
     return cfg
@@ -330,6 +333,9 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = config_from_args(argv)
+    threads = _parser().parse_args(argv).threads
+    if threads:
+        torch.set_num_threads(threads)
     for event in train(cfg):
         if isinstance(event, EpochEnd):
             print(json.dumps({"epoch": event.epoch, "train_loss": round(event.train_loss, 5),

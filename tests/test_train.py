@@ -135,6 +135,7 @@ def test_cli_prints_json_per_epoch_and_final():
     (["--model", "resnet"], "invalid choice"),
     (["--preset", "nope"], "invalid choice"),
     (["--bogus"], "unrecognized arguments"),
+    (["--threads", "0"], "threads must be at least 1"),
 ])
 def test_cli_bad_argument_is_one_line_and_exit_2(args, needle):
     r = _cli(*args)
@@ -147,3 +148,14 @@ def test_cli_preset_with_override(monkeypatch):
     assert r.returncode == 0, r.stderr
     final = json.loads(r.stdout.splitlines()[-1])
     assert final["config"]["lr"] == 0.1 and final["config"]["batch_size"] == 256
+
+
+def test_cli_threads_sets_torchs_thread_count(monkeypatch):
+    import torch
+
+    from core import train as T
+
+    seen = []
+    monkeypatch.setattr(torch, "set_num_threads", seen.append)
+    assert T.main(["--dataset", "digits", "--epochs", "1", "--threads", "1"]) == 0
+    assert seen == [1]
