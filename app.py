@@ -8,11 +8,16 @@ if get_script_run_ctx(suppress_warning=True) is None:
     # file as its script, the branch below.
     from starlette.routing import Route
 
+    from core.warm import warm_up
     from pages import feed
+
+    warm_up()  # torch's imports, in the background while the first browser connects (core/warm.py)
 
     app = st.App(__file__, routes=[Route(feed.PATH, feed.live_feed)])
     feed.SERVED = True
 else:
+    from core.warm import page_drawn
+
     st.set_page_config(page_title="Learn image classification", page_icon="🔢", layout="wide")
 
     st.navigation([
@@ -24,3 +29,4 @@ else:
         st.Page("pages/race.py", title="Same-seed race", icon="🏁"),
         st.Page("pages/board.py", title="Class board", icon="🏫"),
     ]).run()
+    page_drawn()  # the server's warm-up goes on now (core/warm.py)

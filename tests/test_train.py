@@ -159,3 +159,19 @@ def test_cli_threads_sets_torchs_thread_count(monkeypatch):
     monkeypatch.setattr(torch, "set_num_threads", seen.append)
     assert T.main(["--dataset", "digits", "--epochs", "1", "--threads", "1"]) == 0
     assert seen == [1]
+
+
+def test_warm_up_imports_torchs_optimizer_machinery_once_in_the_background_after_the_first_page():
+    code = ("import json, sys, time\n"
+            "from core.warm import page_drawn, warm_up\n"
+            "before = 'torch._dynamo' in sys.modules\n"
+            "t = warm_up()\n"
+            "time.sleep(3)\n"
+            "waits = 'torch._dynamo' not in sys.modules and t.is_alive()\n"  # torch imported, then it waits
+            "page_drawn()\n"
+            "t.join(300)\n"
+            "print(json.dumps([before, t.daemon, 'torch' in sys.modules, waits, 'torch._dynamo' in sys.modules,\n"
+            "                  warm_up() is None]))\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [False, True, True, True, True, True]
