@@ -59,6 +59,9 @@ _LIVE_CSS = """
 """
 _LIVE_JS = """
 async function draw(root, data, module) {
+  // Draws can overlap: one can wait seconds for plotly.js to load or draw while a newer state arrives. The
+  // newest draw wins; an older one stops at its next wait instead of drawing older figures over it.
+  const seq = root._drawSeq = (root._drawSeq || 0) + 1;
   const head = root.querySelector(".live-head");
   head.hidden = !data.head;
   if (data.head && head.textContent !== data.head) head.textContent = data.head;
@@ -78,6 +81,7 @@ async function draw(root, data, module) {
       await import(new URL(module, appScript()).href);
     }
     for (let i = 0; i < figures.length; i++) {
+      if (root._drawSeq !== seq) return;
       const host = charts.children[i];
       if (host._drawn === figures[i]) continue;  // unchanged since the last refresh
       host._drawn = figures[i];
@@ -153,10 +157,13 @@ export default async function (component) {
       + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
     parentElement.appendChild(root);
   }
-  await draw(root, data, data.module);
+  // Follow (or stop following) the feed this state names at once, not after the draw: a draw can outlast the
+  // arrival of a newer state, and this older one must not then undo the newer one's choice (it did: a view
+  // drawn before Start, finishing late, stopped the running view from following its run).
   if ((data.feed || null) !== (root._feed || null)) {
     follow(root, data.feed, data.module, setTriggerValue, started(data) ? 1000 : 250);
   }
+  await draw(root, data, data.module);
 }
 """
 _STATIC_JS = Path(st.__file__).parent / "static" / "static" / "js"

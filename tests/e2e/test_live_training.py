@@ -93,3 +93,34 @@ def test_train_digits_live_then_results(page, server, shots):
         page.get_by_role("button", name="Download the trained weights").click()
     ckpt = load_checkpoint(Path(download.value.path()).read_bytes())
     assert ckpt.config.dataset == "digits" and ckpt.test_acc > 0.5
+
+
+# Plotly's redraws of empty charts (the view before Start) take 4 s each, as a first draw can on a slow laptop
+# while plotly.js loads: the click's newer view, with the run's live feed and its first points, is drawn and
+# starts following the feed while that older draw still waits.
+SLOW_EMPTY_DRAWS = """(() => {
+  let plotly;
+  Object.defineProperty(window, "Plotly", { configurable: true, get: () => plotly, set: (p) => {
+    const react = p.react;
+    p.react = async function (host, data, ...rest) {
+      if (data.every(t => !t.x || (Array.isArray(t.x) && !t.x.length))) await new Promise(r => setTimeout(r, 4000));
+      return react.call(this, host, data, ...rest);
+    };
+    plotly = p;
+  }});
+})()"""
+
+
+def test_an_older_draw_finishing_late_does_not_stop_the_newer_view_following_its_run(page, server):
+    feed = []
+    page.on("request", lambda r: feed.append(r.url) if "/api/live/" in r.url else None)
+    page.add_init_script(SLOW_EMPTY_DRAWS)
+    page.goto(server)
+    page.get_by_text("Train a classifier, watch it learn").wait_for()
+    type_into(page, "Batch size", 2)  # ~18 s of training: it outlasts the slow draws
+    type_into(page, "Epochs", 40)  # the view before Start redraws its empty charts for 40 epochs: 8 s
+    page.get_by_role("button", name="▶ Start training").click()  # while those still draw
+    page.get_by_text("Running:").wait_for()
+    # once the older draws are over, the view still follows the run to its end, and the page then redraws
+    page.get_by_text("Done:").wait_for(timeout=90_000)
+    assert feed, "the view never asked the live feed"
