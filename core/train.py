@@ -318,6 +318,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     """Parse CLI flags into a validated TrainConfig; exits 2 with one line on a bad argument."""
+    return _parse(argv)[0]
+
+
+def _parse(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
     parser = _parser()
     args = parser.parse_args(argv)
     base = PRESETS[args.preset] if args.preset else TrainConfig()
@@ -328,14 +332,13 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
         problems.append(f"threads must be at least 1, got {args.threads}")
     if problems:
         parser.error(" ".join(problems))
-    return cfg
+    return cfg, args
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = config_from_args(argv)
-    threads = _parser().parse_args(argv).threads
-    if threads:
-        torch.set_num_threads(threads)
+    cfg, args = _parse(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for event in train(cfg):
         if isinstance(event, EpochEnd):
             print(json.dumps({"epoch": event.epoch, "train_loss": round(event.train_loss, 5),
