@@ -212,9 +212,11 @@ def threads_for(cfg: TrainConfig, running: int) -> int:
     """Intra-op threads for a job starting while `running` jobs (itself included) train.
 
     The cores are shared out so concurrent jobs never oversubscribe them. Softmax regression and the 8x8
-    digits get one thread: their matrices are too small to pay for OpenMP's hand-offs, and a single thread
-    leaves a core to the browser and the server (measured on 2 cores, Fashion-MNIST softmax batch 256:
-    0.26 s per epoch with 1 thread, 0.32 s with 2 in a worker thread; digits 0.057 s vs 0.074 s).
+    digits get one thread, which leaves a core to the browser and the server. Headless, with nothing else
+    running, two threads are faster for Fashion-MNIST softmax (11-17 % here, `--threads 1` against the
+    default in bench/dashboard_overhead.py); with chromium drawing the live view on the same 2 cores, two
+    were slower: +60 % over headless against +42 % for one thread (6 interleaved rounds), as OpenMP's second
+    thread waits for the core the browser holds. Digits: 0.055 s per epoch on one thread, 0.060 on two.
     The CNN and the MLP gain from more (CNN 2.5 -> 1.6 s, MLP 1.7 -> 1.2 s on 20k/60k images).
     """
     from core.data import info
