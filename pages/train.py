@@ -120,8 +120,8 @@ def ended_ui(s) -> None:
         m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
 
 
-def live_ui(cfg: TrainConfig) -> None:
-    job_ui(current_job(), cfg)
+def live_ui(cfg: TrainConfig, job) -> None:
+    job_ui(job, cfg)
     st.toggle("Smooth the batch loss", key="w_smooth", value=True)
 
 
@@ -173,8 +173,9 @@ def run_area(cfg: TrainConfig) -> None:
     answers the click overlaps the new job's first epochs, and the sidebar need not be redrawn then (with
     the callbacks above, a digits run's overhead with the browser on another core went from 12.5 % to
     8.6 %). The job's view inside it is a fragment of its own (see job_ui)."""
-    start_ui(cfg, current_job())
-    live_ui(cfg)
+    job = current_job()
+    start_ui(cfg, job)
+    live_ui(cfg, job)
 
 
 st.title("Train a classifier, watch it learn")
