@@ -1,12 +1,17 @@
-"""One frozen config for a training run, and the seed tutorials' recipes as presets."""
+"""One frozen config for a training run, every list of choices a page or the CLI offers, and the seed
+tutorials' recipes as presets. Models and datasets are registries of their own (core.models, core.data)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
-MODELS = ("softmax", "mlp", "cnn")
-OPTIMIZERS = ("sgd", "adam")
+from core.data import REGISTRY as DATASETS
+from core.models import REGISTRY as MODELS
+
+OPTIMIZERS = {"sgd": "SGD (hand-written)", "adam": "Adam"}  # name -> label
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# The learning-rate slider's stops (log scale); a preset's or a URL's value between them snaps to the nearest.
+LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 # Bounds the UI and CLI enforce; values outside them are refused with a message, not clamped.
 LIMITS = {
@@ -37,9 +42,8 @@ class TrainConfig:
     def errors(self) -> list[str]:
         """Every reason this config cannot run, as sentences a student can act on."""
         out = []
-        for name, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS),
-                              ("device", DEVICES)):
-            if getattr(self, name) not in allowed:
+        for name, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS), ("device", DEVICES)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 out.append(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
@@ -52,7 +56,7 @@ class TrainConfig:
                 out.append(f"{name} must be a whole number (got {getattr(self, name)!r}).")
         return out
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Return self, or raise ValueError naming every problem."""
         problems = self.errors()
         if problems:
@@ -63,24 +67,25 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         """Build from a dict, ignoring unknown keys (e.g. from an older checkpoint)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
-    def with_(self, **changes) -> "TrainConfig":
+    def with_(self, **changes) -> TrainConfig:
         return replace(self, **changes)
 
 
 # The seed tutorials' recipes. Their published figures are asserted in tests/test_presets_real.py.
 PRESETS: dict[str, TrainConfig] = {
     # d2l 3.6 softmax from scratch: test acc ~0.83; d2l asserts train loss < 0.5, train/test acc > 0.7
-    "d2l-softmax": TrainConfig(dataset="fashion-mnist", model="softmax", optimizer="sgd", lr=0.1,
-                               batch_size=256, epochs=10),
+    "d2l-softmax": TrainConfig(
+        dataset="fashion-mnist", model="softmax", optimizer="sgd", lr=0.1, batch_size=256, epochs=10
+    ),
     # the LeNet-like seed CNN with Adam: test acc ~0.86 after 2 epochs
-    "seed-cnn": TrainConfig(dataset="fashion-mnist", model="cnn", optimizer="adam", lr=0.01,
-                            batch_size=100, epochs=2),
+    "seed-cnn": TrainConfig(dataset="fashion-mnist", model="cnn", optimizer="adam", lr=0.01, batch_size=100, epochs=2),
     # logistic regression on MNIST with a 20 % validation split: validation acc > 0.80
-    "mnist-logreg": TrainConfig(dataset="mnist", model="softmax", optimizer="sgd", lr=0.001,
-                                batch_size=100, epochs=5, val_fraction=0.2),
+    "mnist-logreg": TrainConfig(
+        dataset="mnist", model="softmax", optimizer="sgd", lr=0.001, batch_size=100, epochs=5, val_fraction=0.2
+    ),
 }

@@ -3,6 +3,7 @@
 Images live in memory once per process as read-only uint8 tensors (N, H, W). Batches are index slices of
 those tensors, converted to float per batch: no per-item PIL/ToTensor path, which is 14-20x slower.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -15,17 +16,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 
 # The four IDX files every file-backed set needs, in a fixed order.
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 # Debian's dataset-fashion-mnist package and similar system-wide installs.
-SYSTEM_DIRS = {"fashion-mnist": ("/usr/share/datasets/fashion-mnist",),
-               "mnist": ("/usr/share/datasets/mnist",)}
+SYSTEM_DIRS = {"fashion-mnist": ("/usr/share/datasets/fashion-mnist",), "mnist": ("/usr/share/datasets/mnist",)}
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,7 @@ class DatasetInfo:
 REGISTRY: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", "Digits 8x8 (embedded)", DIGIT_CLASSES, 8, None),
     "mnist": DatasetInfo("mnist", "MNIST handwritten digits", DIGIT_CLASSES, 28, "MNIST"),
-    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST clothing", FASHION_CLASSES, 28,
-                                 "FashionMNIST"),
+    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST clothing", FASHION_CLASSES, 28, "FashionMNIST"),
 }
 
 
@@ -92,16 +100,16 @@ def read_idx(path: str | os.PathLike, expect_dims: int | None = None) -> torch.T
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise IDXError(f"{path}: cannot read ({e}). The file is damaged or truncated: "
-                       f"delete it and download it again.") from None
+        raise IDXError(
+            f"{path}: cannot read ({e}). The file is damaged or truncated: delete it and download it again."
+        ) from None
     if len(raw) < 4:
         raise IDXError(f"{path}: only {len(raw)} bytes, not an IDX file (truncated?).")
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
         raise IDXError(f"{path}: bad magic number {raw[:4].hex()}, not an unsigned-byte IDX file.")
     if expect_dims is not None and ndim != expect_dims:
-        raise IDXError(f"{path}: has {ndim} dimensions, expected {expect_dims} "
-                       f"(images and labels swapped?).")
+        raise IDXError(f"{path}: has {ndim} dimensions, expected {expect_dims} (images and labels swapped?).")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise IDXError(f"{path}: header cut short (truncated file).")
@@ -109,8 +117,10 @@ def read_idx(path: str | os.PathLike, expect_dims: int | None = None) -> torch.T
     expected = int(np.prod(shape))
     got = len(raw) - header
     if got != expected:
-        raise IDXError(f"{path}: header promises {expected:,} bytes of data for shape {shape}, "
-                       f"file has {got:,} (truncated or corrupt).")
+        raise IDXError(
+            f"{path}: header promises {expected:,} bytes of data for shape {shape}, "
+            f"file has {got:,} (truncated or corrupt)."
+        )
     array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
     return torch.from_numpy(array.copy())
 
@@ -164,14 +174,20 @@ def find_files(name: str, root: Path | None = None) -> list[Path] | None:
 def missing_message(name: str, root: Path | None = None) -> str:
     """What to do when a dataset's files are nowhere to be found."""
     dirs = candidate_dirs(name, root)
-    return (f"The {info(name).title} files were not found and could not be downloaded "
-            f"(offline?). Put these four files (plain or .gz): {', '.join(IDX_FILES)} "
-            f"into {dirs[0]}/ (or set DATA_DIR to a folder holding {name}/), "
-            f"or choose the embedded 'digits' dataset, which needs no files.")
+    return (
+        f"The {info(name).title} files were not found and could not be downloaded "
+        f"(offline?). Put these four files (plain or .gz): {', '.join(IDX_FILES)} "
+        f"into {dirs[0]}/ (or set DATA_DIR to a folder holding {name}/), "
+        f"or choose the embedded 'digits' dataset, which needs no files."
+    )
 
 
-def download(name: str, root: Path | None = None, mirrors: list[str] | None = None,
-             resources: list[tuple[str, str]] | None = None) -> list[Path]:
+def download(
+    name: str,
+    root: Path | None = None,
+    mirrors: list[str] | None = None,
+    resources: list[tuple[str, str]] | None = None,
+) -> list[Path]:
     """Fetch the four files with torchvision into <root>/<TorchvisionName>/raw/ and return their paths.
 
     mirrors/resources override torchvision's lists (tests serve files from 127.0.0.1).
@@ -221,8 +237,9 @@ def _load_digits() -> Dataset:
     y = torch.from_numpy(bunch.target.astype(np.int64))
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
     test, train = order[:297], order[297:]  # fixed 1500 / 297 split, the same on every machine
-    return Dataset(REGISTRY["digits"], x[train].contiguous(), y[train].contiguous(),
-                   x[test].contiguous(), y[test].contiguous())
+    return Dataset(
+        REGISTRY["digits"], x[train].contiguous(), y[train].contiguous(), x[test].contiguous(), y[test].contiguous()
+    )
 
 
 def _load_files(name: str, paths: list[Path]) -> Dataset:
@@ -299,7 +316,7 @@ def batches(indices: torch.Tensor, batch_size: int, generator: torch.Generator):
     """Yield shuffled index slices of at most batch_size (the last may be smaller)."""
     order = indices[torch.randperm(len(indices), generator=generator)]
     for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:

@@ -2,36 +2,60 @@
 
 Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy taken under a lock.
 """
+
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
-import gc
 import itertools
 import os
-import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import torch
 
 from core.config import TrainConfig
-from core.train import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped, train
+from core.events import (
+    ACTIVE,
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    BatchEnd,
+    Done,
+    EpochEnd,
+    Event,
+    Failed,
+    Started,
+    Stopped,
+)
+from core.process import CORES, release_memory
+from core.train import train
 
-QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
-FINISHED = (DONE, STOPPED, FAILED)
-# the cores this process may run on (a container or taskset may allow fewer than the machine has)
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+__all__ = [
+    "ACTIVE",
+    "CORES",
+    "DONE",
+    "FAILED",
+    "FINISHED",
+    "QUEUED",
+    "RUNNING",
+    "STOPPED",
+    "JobManager",
+    "Snapshot",
+    "TrainingJob",
+    "threads_for",
+]
 MAX_POINTS = 4000  # per-batch series are thinned by 2 whenever they grow past this
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Snapshot:
     """Everything a page needs about a job, copied at one instant."""
+
     id: str
     config: TrainConfig
     state: str
@@ -48,7 +72,7 @@ class Snapshot:
     submitted_at: float
     started_at: float | None
     finished_at: float | None
-    threads: int
+    threads: int  # torch's intra-op threads it trains with (0 before it starts)
 
     @property
     def progress(self) -> float:
@@ -70,9 +94,14 @@ class TrainingJob:
 
     _ids = itertools.count(1)
 
-    def __init__(self, cfg: TrainConfig, nickname: str = "", max_runtime_s: float | None = None,
-                 on_finish: Callable[["TrainingJob"], None] | None = None,
-                 listeners: tuple[Callable[["TrainingJob", Event], None], ...] = ()):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        nickname: str = "",
+        max_runtime_s: float | None = None,
+        on_finish: Callable[[TrainingJob], None] | None = None,
+        listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
+    ):
         self.id = f"job{next(self._ids)}-{os.urandom(3).hex()}"
         self.config = cfg
         self.nickname = nickname
@@ -107,6 +136,11 @@ class TrainingJob:
     def state(self) -> str:
         return self._state
 
+    @property
+    def threads(self) -> int:
+        """torch's intra-op threads this job trains with (0 while queued)."""
+        return self._threads
+
     def start(self, threads: int = 1) -> None:
         """Run on a new daemon thread using `threads` intra-op threads."""
         with self._lock:
@@ -138,16 +172,20 @@ class TrainingJob:
     def _run(self) -> None:
         torch.set_num_threads(self._threads)  # affects this thread only
         try:
-            for event in train(self.config, self._stop):
+            for event in train(self.config, self._stop, threads=self._threads):
                 self._record(event)
-                if (self.max_runtime_s is not None and self.started_at is not None
-                        and time.time() - self.started_at > self.max_runtime_s):
+                if (
+                    self.max_runtime_s is not None
+                    and self.started_at is not None
+                    and time.time() - self.started_at > self.max_runtime_s
+                ):
                     self._stop_reason = self._stop_reason or (
-                        f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s.")
+                        f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s."
+                    )
                     self._stop.set()
         except Exception as e:  # a bug or a bad environment must fail this job alone
             traceback.print_exc()
-            self._record(Failed(f"Training crashed: {type(e).__name__}: {e}"))
+            self._record(Failed(message=f"Training crashed: {type(e).__name__}: {e}"))
         finally:
             with self._lock:
                 if self._state == RUNNING:  # the iterator ended without a final event
@@ -155,6 +193,8 @@ class TrainingJob:
             self._notify_finish()
 
     def _record(self, event: Event) -> None:
+        if isinstance(event, Stopped) and self._stop_reason:  # why it stopped: a closed tab, the runtime cap...
+            event = replace(event, reason=self._stop_reason)
         with self._lock:
             if isinstance(event, BatchEnd):
                 self._last_batch = event
@@ -178,7 +218,7 @@ class TrainingJob:
             elif isinstance(event, Failed):
                 self._finish_locked(FAILED, event.message)
             elif isinstance(event, Stopped):
-                self._finish_locked(STOPPED, self._stop_reason or event.reason)
+                self._finish_locked(STOPPED, event.reason)
         for listener in self._listeners:
             try:
                 listener(self, event)
@@ -201,23 +241,33 @@ class TrainingJob:
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
         with self._lock:
-            return Snapshot(self.id, self.config, self._state, self.nickname,
-                            self.queue_position() if self._state == QUEUED else None, self._message,
-                            self._started, self._last_batch, tuple(self._steps), tuple(self._losses),
-                            tuple(self._accs), tuple(self._epochs), self._done, self.submitted_at,
-                            self.started_at, self.finished_at, self._threads)
+            return Snapshot(
+                id=self.id,
+                config=self.config,
+                state=self._state,
+                nickname=self.nickname,
+                queue_position=self.queue_position() if self._state == QUEUED else None,
+                message=self._message,
+                started=self._started,
+                last_batch=self._last_batch,
+                steps=tuple(self._steps),
+                losses=tuple(self._losses),
+                accuracies=tuple(self._accs),
+                epochs=tuple(self._epochs),
+                done=self._done,
+                submitted_at=self.submitted_at,
+                started_at=self.started_at,
+                finished_at=self.finished_at,
+                threads=self._threads,
+            )
 
 
 def threads_for(cfg: TrainConfig, running: int) -> int:
     """Intra-op threads for a job starting while `running` jobs (itself included) train.
 
     The cores are shared out so concurrent jobs never oversubscribe them. Softmax regression and the 8x8
-    digits get one thread, which leaves a core to the browser and the server. Headless, with nothing else
-    running, two threads are faster for Fashion-MNIST softmax (11-17 % here, `--threads 1` against the
-    default in bench/dashboard_overhead.py); with chromium drawing the live view on the same 2 cores, two
-    were slower: +60 % over headless against +42 % for one thread (6 interleaved rounds), as OpenMP's second
-    thread waits for the core the browser holds. Digits: 0.055 s per epoch on one thread, 0.060 on two.
-    The CNN and the MLP gain from more (CNN 2.5 -> 1.6 s, MLP 1.7 -> 1.2 s on 20k/60k images).
+    digits get one thread: their matrices are too small for a second to pay, and it leaves a core to the
+    browser and the server (bench/RESULTS.md, "Threads"). The CNN and the MLP gain from more.
     """
     from core.data import info
 
@@ -233,9 +283,15 @@ class JobManager:
     concurrent jobs share them instead of oversubscribing.
     """
 
-    def __init__(self, cap: int | None = None, max_runtime_s: float | None = 3600, grace_s: float = 120,
-                 keep_finished: int = 256, reap_every_s: float = 5.0,
-                 listeners: tuple[Callable[[TrainingJob, Event], None], ...] = ()):
+    def __init__(
+        self,
+        cap: int | None = None,
+        max_runtime_s: float | None = 3600,
+        grace_s: float = 120,
+        keep_finished: int = 256,
+        reap_every_s: float = 5.0,
+        listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
+    ):
         self.cap = max(1, cap if cap is not None else CORES)
         self.max_runtime_s = max_runtime_s
         self.grace_s = grace_s
@@ -271,8 +327,7 @@ class JobManager:
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return {"running": len(self._running), "queued": len(self._queue), "cap": self.cap,
-                    "kept": len(self._jobs)}
+            return {"running": len(self._running), "queued": len(self._queue), "cap": self.cap, "kept": len(self._jobs)}
 
     def release(self, job: TrainingJob) -> None:
         """The session that owned this job is gone: stop it after the grace period, then forget it."""
@@ -297,7 +352,7 @@ class JobManager:
 
     def _dispatch(self) -> None:
         with self._lock:
-            self._queue = [j for j in self._queue if j.state == "queued"]
+            self._queue = [j for j in self._queue if j.state == QUEUED]
             while self._queue and len(self._running) < self.cap:
                 job = self._queue.pop(0)
                 self._running.add(job)
@@ -326,12 +381,16 @@ class JobManager:
         forgotten = 0
         with self._lock:
             for job in jobs:
-                if job.id in self._jobs and job.released_at is not None and job.wait(0) \
-                        and now - job.released_at >= self.grace_s:
+                if (
+                    job.id in self._jobs
+                    and job.released_at is not None
+                    and job.wait(0)
+                    and now - job.released_at >= self.grace_s
+                ):
                     del self._jobs[job.id]
                     forgotten += 1
             done = [j for j in self._jobs.values() if j.state in FINISHED]
-            for job in sorted(done, key=lambda j: j.finished_at or 0)[:max(0, len(done) - self.keep_finished)]:
+            for job in sorted(done, key=lambda j: j.finished_at or 0)[: max(0, len(done) - self.keep_finished)]:
                 del self._jobs[job.id]
                 forgotten += 1
         if forgotten:
@@ -349,71 +408,3 @@ class JobManager:
                 self.reap()
             except Exception:
                 traceback.print_exc()
-
-
-@functools.cache
-def _glibc():
-    """The C library when it is glibc (Linux), else None (macOS, musl: nothing to tune). Looked up once:
-    find_library runs ldconfig in a subprocess."""
-    name = ctypes.util.find_library("c")
-    try:
-        lib = ctypes.CDLL(name) if name else None
-        return lib if lib is not None and hasattr(lib, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-def release_memory() -> None:
-    """Collect garbage, then hand freed heap pages back to the OS (glibc keeps them otherwise).
-
-    Called whenever a job ends: a CNN's evaluation buffers (tens of MB) would otherwise stay in the heap.
-    """
-    gc.collect()
-    lib = _glibc()
-    if lib is not None:
-        lib.malloc_trim(0)
-
-
-def settle_heap() -> None:
-    """Tune a server process, once, for training threads that share it with pages.
-
-    Python's full garbage collections walk every tracked object while holding the GIL: ~130 ms for the
-    ~340,000 objects of a running dashboard, a pause every training thread waits out. Freezing what exists
-    now (imported torch, plotly, Streamlit...) takes those out of the walk. Frozen objects are still freed
-    when their reference count drops; only cycles among them are kept, and at this point those are modules
-    and classes that live as long as the process.
-    """
-    gc.collect()
-    gc.freeze()
-    # glibc gives each new thread its own heap arena, up to 8 per core, and each keeps the peak of the jobs
-    # that ran in it; one per core is plenty for a few training threads.
-    lib = _glibc()
-    if lib is not None:
-        lib.mallopt(-8, CORES)  # M_ARENA_MAX
-    # A training thread gives the GIL up around every tensor op and wants it straight back. While a page
-    # builds its charts, each of those waits could last Python's whole 5 ms switch interval; 0.5 ms keeps the
-    # job going (measured on the d2l-softmax run watched in chromium: epochs 2-10 +10 % -> +3 % over headless).
-    sys.setswitchinterval(0.0005)
-
-
-_default: JobManager | None = None
-_default_lock = threading.Lock()
-
-
-def default_manager() -> JobManager:
-    """The process-wide manager, persisting every run to $RUNS_DB.
-
-    JOB_CAP, JOB_MAX_RUNTIME_S and JOB_GRACE_S override its defaults.
-    """
-    global _default
-    from core.runs import default_store
-
-    with _default_lock:
-        if _default is None:
-            env = os.environ
-            settle_heap()
-            _default = JobManager(cap=int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
-                                  max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
-                                  grace_s=float(env.get("JOB_GRACE_S", 120)),
-                                  listeners=(default_store().record,))
-        return _default

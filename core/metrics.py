@@ -1,4 +1,5 @@
 """Accuracy, confusion matrix and per-class report, from labels and predictions (scikit-learn)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,10 +22,24 @@ def confusion(labels, predictions, num_classes: int, normalize: bool = False) ->
 
 def per_class(labels, predictions, classes) -> list[dict]:
     """Precision, recall, F1 and support per class (sklearn's classification_report), as table rows."""
-    report = classification_report(labels, predictions, labels=list(range(len(classes))),
-                                   target_names=list(classes), output_dict=True, zero_division=0)
-    return [{"class": name, "precision": report[name]["precision"], "recall": report[name]["recall"],
-             "f1": report[name]["f1-score"], "support": int(report[name]["support"])} for name in classes]
+    report = classification_report(
+        labels,
+        predictions,
+        labels=list(range(len(classes))),
+        target_names=list(classes),
+        output_dict=True,
+        zero_division=0,
+    )
+    return [
+        {
+            "class": name,
+            "precision": report[name]["precision"],
+            "recall": report[name]["recall"],
+            "f1": report[name]["f1-score"],
+            "support": int(report[name]["support"]),
+        }
+        for name in classes
+    ]
 
 
 def cell_indices(labels, predictions, true_class: int, predicted_class: int) -> np.ndarray:

@@ -1,10 +1,15 @@
-"""Softmax regression from scratch (as the seed tutorials teach it), the seed CNN, an MLP, and their shapes.
+"""Softmax regression from scratch (as the seed tutorials teach it), the seed CNN, an MLP, their registry
+and their shapes.
 
 The scratch functions are small and named so the "Inside the model" page can show their real source.
+Adding a model: its class here and one ModelSpec in REGISTRY; pages, the CLI and the tests read the registry.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -34,8 +39,8 @@ def softmax_regression_grads(X: torch.Tensor, O: torch.Tensor, y: torch.Tensor):
     dO = softmax(O)  # (B, 10)
     dO[torch.arange(len(y)), y] -= 1.0
     dO /= len(y)
-    # dW = X.T @ dO, (784, B) @ (B, 10) -> (784, 10); computed as (dO.T @ X).T, the same numbers laid out
-    # like W (see SoftmaxRegression), which BLAS multiplies ~3x faster on a CPU.
+    # dW = X.T @ dO, (784, B) @ (B, 10) -> (784, 10); computed as (dO.T @ X).T: the same numbers laid out
+    # like W (see SoftmaxRegression), which BLAS multiplies faster (bench/RESULTS.md).
     return (dO.T @ X).T, dO.sum(dim=0)
 
 
@@ -50,8 +55,7 @@ class SoftmaxRegression(nn.Module):
     """O = X W + b with W (inputs x classes) ~ normal(0, 0.01) and b = 0, as in the seeds.
 
     W is a (784, 10) matrix whose numbers sit in memory class by class (the transpose of a contiguous
-    (10, 784) block, as nn.Linear stores its weight). The maths is unchanged, but BLAS computes X @ W this
-    way ~2.5x faster on a CPU (measured: 0.19 ms instead of 0.45 ms for a 256-image batch).
+    (10, 784) block, as nn.Linear stores its weight): same maths, faster BLAS (bench/RESULTS.md).
     """
 
     def __init__(self, num_inputs: int, num_classes: int = 10):
@@ -82,35 +86,98 @@ class CNN(nn.Sequential):
     def __init__(self, size: int = 28, num_classes: int = 10):
         p = cnn_padding(size)
         side = ((size + 2 * p - 4) // 2 + 2 * p - 4) // 2  # after conv5, pool2, conv5, pool2
-        super().__init__(OrderedDict([
-            ("conv1", nn.Conv2d(1, 6, 5, padding=p)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
-            ("conv2", nn.Conv2d(6, 12, 5, padding=p)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
-            ("flatten", nn.Flatten()),
-            ("fc1", nn.Linear(12 * side * side, 120)), ("relu3", nn.ReLU()),
-            ("fc2", nn.Linear(120, 60)), ("relu4", nn.ReLU()),
-            ("out", nn.Linear(60, num_classes)),
-        ]))
+        super().__init__(
+            OrderedDict(
+                [
+                    ("conv1", nn.Conv2d(1, 6, 5, padding=p)),
+                    ("relu1", nn.ReLU()),
+                    ("pool1", nn.MaxPool2d(2)),
+                    ("conv2", nn.Conv2d(6, 12, 5, padding=p)),
+                    ("relu2", nn.ReLU()),
+                    ("pool2", nn.MaxPool2d(2)),
+                    ("flatten", nn.Flatten()),
+                    ("fc1", nn.Linear(12 * side * side, 120)),
+                    ("relu3", nn.ReLU()),
+                    ("fc2", nn.Linear(120, 60)),
+                    ("relu4", nn.ReLU()),
+                    ("out", nn.Linear(60, num_classes)),
+                ]
+            )
+        )
 
 
 class MLP(nn.Sequential):
     """One hidden layer: flatten, linear, ReLU, linear."""
 
     def __init__(self, num_inputs: int, hidden: int = 256, num_classes: int = 10):
-        super().__init__(OrderedDict([
-            ("flatten", nn.Flatten()), ("fc1", nn.Linear(num_inputs, hidden)), ("relu1", nn.ReLU()),
-            ("out", nn.Linear(hidden, num_classes)),
-        ]))
+        super().__init__(
+            OrderedDict(
+                [
+                    ("flatten", nn.Flatten()),
+                    ("fc1", nn.Linear(num_inputs, hidden)),
+                    ("relu1", nn.ReLU()),
+                    ("out", nn.Linear(hidden, num_classes)),
+                ]
+            )
+        )
+
+
+# ------------------------------------------------------------------------------------ registry
+
+# What the Inside page can draw of a model's weights and activations (pages/inside.py has one view per name).
+INSIDE_VIEWS = ("templates", "hidden_units", "filters", "feature_maps")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    name: str  # the id in configs, the CLI, URLs and the run store
+    label: str  # what a student reads
+    build: Callable[[int, int, int], nn.Module]  # (image side, classes, hidden units) -> a fresh model
+    inside: tuple[str, ...] = ()  # which INSIDE_VIEWS apply
+    scratch: bool = False  # has the hand-written gradient and SGD step (no autograd) for optimizer "sgd"
+    channels_last: bool = False  # conv nets: oneDNN's convolutions are faster on NHWC (bench/RESULTS.md)
+
+    @property
+    def short(self) -> str:
+        """The label without its parenthesis: 'Softmax regression' for headings."""
+        return self.label.split(" (")[0]
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    "softmax": ModelSpec(
+        name="softmax",
+        label="Softmax regression (from scratch)",
+        build=lambda size, classes, hidden: SoftmaxRegression(size * size, classes),
+        inside=("templates",),
+        scratch=True,
+    ),
+    "mlp": ModelSpec(
+        name="mlp",
+        label="MLP (one hidden layer)",
+        build=lambda size, classes, hidden: MLP(size * size, hidden, classes),
+        inside=("hidden_units",),
+    ),
+    "cnn": ModelSpec(
+        name="cnn",
+        label="CNN (the seed LeNet)",
+        build=lambda size, classes, hidden: CNN(size, classes),
+        inside=("filters", "feature_maps"),
+        channels_last=True,
+    ),
+}
+
+
+def spec(name: str) -> ModelSpec:
+    """The registry entry for a model name, or a ValueError naming the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(REGISTRY)}.") from None
 
 
 def build(model: str, size: int, num_classes: int = 10, hidden: int = 256) -> nn.Module:
     """A fresh model for images of size x size (initialised from torch's global RNG)."""
-    if model == "softmax":
-        return SoftmaxRegression(size * size, num_classes)
-    if model == "cnn":
-        return CNN(size, num_classes)
-    if model == "mlp":
-        return MLP(size * size, hidden, num_classes)
-    raise ValueError(f"unknown model {model!r}")
+    return spec(model).build(size, num_classes, hidden)
 
 
 # ------------------------------------------------------------------------------ looking inside
@@ -161,7 +228,8 @@ def layer_table(model: nn.Module, size: int) -> list[dict]:
             kind = type(layer).__name__ if layer is not None else name
             params = count_params(layer) if layer is not None else 0
         formula = _formula(layer, prev.shape[-1]) if layer is not None and prev.dim() == 4 else ""
-        rows.append({"layer": name, "kind": kind, "output shape": list(out.shape), "parameters": params,
-                     "formula": formula})
+        rows.append(
+            {"layer": name, "kind": kind, "output shape": list(out.shape), "parameters": params, "formula": formula}
+        )
         prev = out
     return rows

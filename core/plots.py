@@ -1,4 +1,5 @@
 """Plotly figure builders: pure functions from numbers to go.Figure, sized for a projector."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,27 +8,46 @@ from plotly.subplots import make_subplots
 from scipy.signal import lfilter
 
 FONT = dict(size=16)
-COLORS = {"train loss": "#1f77b4", "train acc": "#ff7f0e", "val acc": "#2ca02c", "test acc": "#d62728",
-          "val loss": "#9467bd", "test loss": "#8c564b"}
+COLORS = {
+    "train loss": "#1f77b4",
+    "train acc": "#ff7f0e",
+    "val acc": "#2ca02c",
+    "test acc": "#d62728",
+    "val loss": "#9467bd",
+    "test loss": "#8c564b",
+}
 MAX_LINE_POINTS = 800  # a chart is ~800 px wide: more points are not seen, only sent and drawn
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-_AXIS = dict(gridcolor="#e6e6e6", linecolor="#8a8a8a", showline=True, ticks="outside", zeroline=False,
-             automargin=True)
+_AXIS = dict(gridcolor="#e6e6e6", linecolor="#8a8a8a", showline=True, ticks="outside", zeroline=False, automargin=True)
 # Every figure's look, in place of plotly's default template and Streamlit's theme (pages pass theme=None):
 # Streamlit's theme shrinks fonts for a projector, and a template this small makes each live redraw cheaper
 # for the browser (plotly's default template carries styles for every trace type: ~2x the newPlot time).
-PROJECTOR = go.layout.Template(layout=dict(
-    font=dict(family='"Source Sans", "Source Sans Pro", sans-serif', size=16, color="#31333F"),
-    paper_bgcolor="white", plot_bgcolor="white", colorway=PALETTE, xaxis=_AXIS, yaxis=_AXIS,
-    hoverlabel=dict(font=dict(size=16)), colorscale=dict(sequential="Blues")))
+PROJECTOR = go.layout.Template(
+    layout=dict(
+        font=dict(family='"Source Sans", "Source Sans Pro", sans-serif', size=16, color="#31333F"),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=PALETTE,
+        xaxis=_AXIS,
+        yaxis=_AXIS,
+        hoverlabel=dict(font=dict(size=16)),
+        colorscale=dict(sequential="Blues"),
+    )
+)
 
 
 def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
     # a constant uirevision keeps the student's zoom and hidden traces across live refreshes
-    fig.update_layout(template=PROJECTOR, height=height, margin=dict(l=10, r=10, t=90 if title else 40, b=10),
-                      font=FONT,
-                      title=dict(text=title, font=dict(size=22), y=0.97, yanchor="top") if title else None,
-                      uirevision="keep", legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0), **kw)
+    fig.update_layout(
+        template=PROJECTOR,
+        height=height,
+        margin=dict(l=10, r=10, t=90 if title else 40, b=10),
+        font=FONT,
+        title=dict(text=title, font=dict(size=22), y=0.97, yanchor="top") if title else None,
+        uirevision="keep",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        **kw,
+    )
     return fig
 
 
@@ -59,7 +79,10 @@ def ema(values, alpha: float = 0.1) -> np.ndarray:
 
 
 def _axes(x: dict, y: dict) -> dict:
-    return {"xaxis": {"title": {"text": x.pop("title", None)}, **x}, "yaxis": {"title": {"text": y.pop("title", None)}, **y}}
+    return {
+        "xaxis": {"title": {"text": x.pop("title", None)}, **x},
+        "yaxis": {"title": {"text": y.pop("title", None)}, **y},
+    }
 
 
 def _no_none(d: dict) -> dict:
@@ -73,11 +96,19 @@ def _live_layout(height: int, title: str, **axes) -> dict:
     # Fixed margins that fit the 16 px tick labels and axis titles, in place of automargin: automargin makes
     # plotly measure the labels and draw the chart twice (measured: about half of plotly's time per redraw).
     axes = {name: {**_AXIS, **axis, "automargin": False} for name, axis in axes.items()}
-    return _no_none({"height": height, "margin": {"l": 80, "r": 20, "t": 90, "b": 64},
-                     "font": {**look.font.to_plotly_json(), **FONT}, "paper_bgcolor": "white",
-                     "plot_bgcolor": "white", "uirevision": "keep",
-                     "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"},
-                     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}, **axes})
+    return _no_none(
+        {
+            "height": height,
+            "margin": {"l": 80, "r": 20, "t": 90, "b": 64},
+            "font": {**look.font.to_plotly_json(), **FONT},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "uirevision": "keep",
+            "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+            **axes,
+        }
+    )
 
 
 def _validated(spec: dict) -> go.Figure:
@@ -88,23 +119,47 @@ def _validated(spec: dict) -> go.Figure:
 # are: the Train page redraws them every second while the training thread needs the same interpreter, and
 # building a go.Figure (plotly validates every property) took ~5 ms of it per chart, against ~0.5 ms for the
 # dict. batch_loss() and epoch_curves() are the same figures, validated (tests check the specs that way).
-def batch_loss_spec(steps, losses, batches_per_epoch: int | None = None, smooth: bool = True,
-                    total_epochs: int | None = None, height: int = 380) -> dict:
+def batch_loss_spec(
+    steps,
+    losses,
+    batches_per_epoch: int | None = None,
+    smooth: bool = True,
+    total_epochs: int | None = None,
+    height: int = 380,
+) -> dict:
     """Loss per batch against epochs (x = step / batches per epoch), raw and smoothed.
 
     With total_epochs the x axis spans the whole run from the first batch, as d2l's Animator sets its xlim:
     the student sees how far the run has got, and a live redraw keeps the same axis."""
     x = np.asarray(steps, dtype=float) / (batches_per_epoch or 1)
     xs, ys = downsample(x, losses)
-    traces = [{"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "batch loss",
-               "line": {"color": "#9ecae1" if smooth else COLORS["train loss"], "width": 1.5}}]
+    traces = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": ys,
+            "mode": "lines",
+            "name": "batch loss",
+            "line": {"color": "#9ecae1" if smooth else COLORS["train loss"], "width": 1.5},
+        }
+    ]
     if smooth:
         xs, ys = downsample(x, ema(losses))
-        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "smoothed",
-                       "line": {"color": COLORS["train loss"], "width": 3}})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines",
+                "name": "smoothed",
+                "line": {"color": COLORS["train loss"], "width": 3},
+            }
+        )
     span = {"range": [0, total_epochs]} if total_epochs and batches_per_epoch else {"rangemode": "tozero"}
-    axes = _axes({"title": "epoch" if batches_per_epoch else "batch", **span},
-                 {"title": "cross-entropy loss", "rangemode": "tozero"})
+    axes = _axes(
+        {"title": "epoch" if batches_per_epoch else "batch", **span},
+        {"title": "cross-entropy loss", "rangemode": "tozero"},
+    )
     return {"data": traces, "layout": _live_layout(height, "Loss per batch", **axes)}
 
 
@@ -116,17 +171,31 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
     """d2l's Animator picture: per-epoch train loss, train acc, validation acc and test acc."""
     xs = np.array([e["epoch"] for e in epochs], dtype=float)
     traces = []
-    for key, label in (("train_loss", "train loss"), ("train_acc", "train acc"), ("val_acc", "val acc"),
-                       ("test_acc", "test acc")):
+    for key, label in (
+        ("train_loss", "train loss"),
+        ("train_acc", "train acc"),
+        ("val_acc", "val acc"),
+        ("test_acc", "test acc"),
+    ):
         ys = [e.get(key) for e in epochs]
         if any(y is not None for y in ys):
             ys = np.array([np.nan if y is None else y for y in ys], dtype=float)
             line = {"color": COLORS[label], "width": 3, **({"dash": "dash"} if "loss" in key else {})}
-            traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines+markers", "name": label,
-                           "marker": {"size": 9}, "line": line})
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": xs,
+                    "y": ys,
+                    "mode": "lines+markers",
+                    "name": label,
+                    "marker": {"size": 9},
+                    "line": line,
+                }
+            )
     last = total_epochs or int(xs.max(initial=1))
-    axes = _axes({"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
-                 {"rangemode": "tozero"})
+    axes = _axes(
+        {"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None}, {"rangemode": "tozero"}
+    )
     return {"data": traces, "layout": _live_layout(height, "Per epoch", **axes)}
 
 
@@ -137,29 +206,51 @@ def epoch_curves(*args, **kwargs) -> go.Figure:
 def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height: int = 560) -> go.Figure:
     """Rows = true class, columns = predicted; counts or row fractions written in each cell."""
     text = [[f"{v:.2f}" if normalized else f"{int(v)}" for v in row] for row in cm]
-    fig = go.Figure(go.Heatmap(z=cm, x=list(classes), y=list(classes), text=text, texttemplate="%{text}",
-                               colorscale="Blues", showscale=False, textfont=dict(size=13),
-                               hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=cm,
+            x=list(classes),
+            y=list(classes),
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            textfont=dict(size=13),
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+        )
+    )
     # Heatmap clicks never reach Streamlit's on_select (streamlit#8760), scatter points do: one nearly
     # invisible marker per cell makes every cell clickable.
     k = len(classes)
-    fig.add_trace(go.Scatter(x=[classes[j] for i in range(k) for j in range(k)],
-                             y=[classes[i] for i in range(k) for j in range(k)],
-                             customdata=[[i, j] for i in range(k) for j in range(k)], mode="markers",
-                             marker=dict(symbol="square", size=36, opacity=0.01, color="#000"),
-                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=[classes[j] for i in range(k) for j in range(k)],
+            y=[classes[i] for i in range(k) for j in range(k)],
+            customdata=[[i, j] for i in range(k) for j in range(k)],
+            mode="markers",
+            marker=dict(symbol="square", size=36, opacity=0.01, color="#000"),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
     fig.update_yaxes(title="true class", autorange="reversed", type="category")
     fig.update_xaxes(title="predicted class", type="category", tickangle=-30)
     return _layout(fig, height, "Confusion matrix" + (" (row-normalized)" if normalized else " (counts)"))
 
 
-def image_grid(images: np.ndarray, titles: list[str], wrong: list[bool] | None = None, cols: int = 8,
-               tile: int = 130) -> go.Figure:
+def image_grid(
+    images: np.ndarray, titles: list[str], wrong: list[bool] | None = None, cols: int = 8, tile: int = 130
+) -> go.Figure:
     """A grid of grayscale uint8 images (N, H, W) with a caption each; wrong ones captioned in red."""
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles + [""] * (rows * cols - n),
-                        horizontal_spacing=0.01, vertical_spacing=0.3 / rows)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles + [""] * (rows * cols - n),
+        horizontal_spacing=0.01,
+        vertical_spacing=0.3 / rows,
+    )
     for i, img in enumerate(images):
         rgb = np.repeat((255 - img)[..., None], 3, axis=2)  # dark ink on white reads better on a projector
         fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
@@ -167,14 +258,20 @@ def image_grid(images: np.ndarray, titles: list[str], wrong: list[bool] | None =
         ann.font = dict(size=13, color="#c62828" if wrong and wrong[i] else "#222")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(template=PROJECTOR, height=rows * tile + 40, margin=dict(l=0, r=0, t=40, b=0),
-                      uirevision="keep")
+    fig.update_layout(template=PROJECTOR, height=rows * tile + 40, margin=dict(l=0, r=0, t=40, b=0), uirevision="keep")
     return fig
 
 
 def class_balance(counts, classes, height: int = 320) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(classes), y=list(counts), text=[f"{c:,}" for c in counts],
-                           textposition="outside", marker_color="#1f77b4"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(classes),
+            y=list(counts),
+            text=[f"{c:,}" for c in counts],
+            textposition="outside",
+            marker_color="#1f77b4",
+        )
+    )
     fig.update_yaxes(title="images", rangemode="tozero")
     return _layout(fig, height, "Class balance (training set)")
 
@@ -184,9 +281,16 @@ def pixel_heatmap(image: np.ndarray, scaled: bool, height: int = 520) -> go.Figu
     z = image.astype(float) / 255 if scaled else image.astype(int)
     small = image.shape[0] <= 16
     fmt = ".2f" if scaled else "d"
-    fig = go.Figure(go.Heatmap(z=z, colorscale="Greys", showscale=True,
-                               text=z if small else None, texttemplate=f"%{{text:{fmt}}}" if small else None,
-                               hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            colorscale="Greys",
+            showscale=True,
+            text=z if small else None,
+            texttemplate=f"%{{text:{fmt}}}" if small else None,
+            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_xaxes(constrain="domain")
     return _layout(fig, height, "Pixel values " + ("0-1 (as the model sees them)" if scaled else "0-255 (as stored)"))
@@ -197,17 +301,35 @@ def weight_templates(W: np.ndarray, size: int, classes, cols: int = 5, height: i
     k = len(classes)
     rows = -(-k // cols)
     lim = float(np.abs(W).max()) or 1.0
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(c) for c in classes],
-                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=[str(c) for c in classes], horizontal_spacing=0.02, vertical_spacing=0.08
+    )
     for c in range(k):
-        fig.add_trace(go.Heatmap(z=W[:, c].reshape(size, size), zmin=-lim, zmax=lim, colorscale="RdBu",
-                                 zmid=0, showscale=c == k - 1, name=str(classes[c]),
-                                 hovertemplate=f"{classes[c]}<br>row %{{y}}, col %{{x}}<br>w = %{{z:.4f}}"
-                                               "<extra></extra>"), row=c // cols + 1, col=c % cols + 1)
+        fig.add_trace(
+            go.Heatmap(
+                z=W[:, c].reshape(size, size),
+                zmin=-lim,
+                zmax=lim,
+                colorscale="RdBu",
+                zmid=0,
+                showscale=c == k - 1,
+                name=str(classes[c]),
+                hovertemplate=f"{classes[c]}<br>row %{{y}}, col %{{x}}<br>w = %{{z:.4f}}<extra></extra>",
+            ),
+            row=c // cols + 1,
+            col=c % cols + 1,
+        )
     for ann in fig.layout.annotations:
         ann.font = dict(size=18)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x", constrain="domain",
-                     showline=False, ticks="", showgrid=False)
+    fig.update_yaxes(
+        autorange="reversed",
+        showticklabels=False,
+        scaleanchor="x",
+        constrain="domain",
+        showline=False,
+        ticks="",
+        showgrid=False,
+    )
     fig.update_xaxes(showticklabels=False, constrain="domain", showline=False, ticks="", showgrid=False)
     return _layout(fig, height, None)
 
@@ -218,29 +340,42 @@ def probability_bars(probs, classes, true_class: int | None = None, height: int 
     colors = ["#2e7d32" if i == best else "#90a4ae" for i in range(len(probs))]
     if true_class is not None and true_class != best:
         colors[best] = "#c62828"
-    fig = go.Figure(go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs],
-                           textposition="outside"))
+    fig = go.Figure(
+        go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs], textposition="outside")
+    )
     fig.update_yaxes(range=[0, 1.1], title="probability")
     return _layout(fig, height, "Class probabilities")
 
 
-def tile_grid(maps: np.ndarray, cols: int, labels: list[str] | None = None, diverging: bool = True,
-              title: str | None = None, tile_px: int = 90) -> go.Figure:
+def tile_grid(
+    maps: np.ndarray,
+    cols: int,
+    labels: list[str] | None = None,
+    diverging: bool = True,
+    title: str | None = None,
+    tile_px: int = 90,
+) -> go.Figure:
     """Many small 2-D maps (N, h, w) tiled into one heatmap with gaps: fast even for 72 conv filters."""
     n, h, w = maps.shape
     rows = -(-n // cols)
     grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
     for i in range(n):
         r, c = divmod(i, cols)
-        grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = maps[i]
+        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = maps[i]
     lim = float(np.nanmax(np.abs(maps))) or 1.0
     scale = dict(zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu") if diverging else dict(colorscale="Greys")
     fig = go.Figure(go.Heatmap(z=grid, hovertemplate="%{z:.3f}<extra></extra>", showscale=True, **scale))
     if labels:
         for i, label in enumerate(labels[:n]):
             r, c = divmod(i, cols)
-            fig.add_annotation(x=c * (w + 1) + (w - 1) / 2, y=r * (h + 1) - 0.9, text=label, showarrow=False,
-                               font=dict(size=12), yanchor="bottom")
+            fig.add_annotation(
+                x=c * (w + 1) + (w - 1) / 2,
+                y=r * (h + 1) - 0.9,
+                text=label,
+                showarrow=False,
+                font=dict(size=12),
+                yanchor="bottom",
+            )
     fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
     fig.update_xaxes(visible=False)
     height = max(160, int(rows * tile_px * 1.15) + (80 if title else 40))
@@ -248,8 +383,14 @@ def tile_grid(maps: np.ndarray, cols: int, labels: list[str] | None = None, dive
 
 
 def bias_bars(b, classes, height: int = 260) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(classes), y=list(b), marker_color=["#c62828" if v < 0 else "#1565c0" for v in b],
-                           hovertemplate="%{x}: b = %{y:.4f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(classes),
+            y=list(b),
+            marker_color=["#c62828" if v < 0 else "#1565c0" for v in b],
+            hovertemplate="%{x}: b = %{y:.4f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(title="b", zeroline=True)
     fig.update_xaxes(type="category")
     return _layout(fig, height, "Bias b (one per class)")
@@ -261,8 +402,15 @@ def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str
     for i, (label, rows) in enumerate(series):
         pts = [(r["epoch"], r.get(metric)) for r in rows if r.get(metric) is not None]
         if pts:
-            fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines+markers",
-                                     name=label, line=dict(color=PALETTE[i % len(PALETTE)], width=3)))
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in pts],
+                    y=[p[1] for p in pts],
+                    mode="lines+markers",
+                    name=label,
+                    line=dict(color=PALETTE[i % len(PALETTE)], width=3),
+                )
+            )
     fig.update_xaxes(title="epoch")
     return _layout(fig, height, title)
 
@@ -272,8 +420,9 @@ def race_losses(series: list[tuple[str, list[float], list[float]]], height: int 
     fig = go.Figure()
     for i, (label, x, losses) in enumerate(series):
         xs, ys = downsample(list(x), ema(losses))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=label,
-                                 line=dict(color=PALETTE[i % len(PALETTE)], width=3)))
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", name=label, line=dict(color=PALETTE[i % len(PALETTE)], width=3))
+        )
     fig.update_xaxes(title="epoch", rangemode="tozero")
     fig.update_yaxes(title="loss (smoothed)", rangemode="tozero")
     return _layout(fig, height, "Loss per batch")
@@ -285,10 +434,17 @@ def hyper_scatter(rows: list[dict], x: str, log_x: bool = False, height: int = 4
     models = sorted({r["model"] for r in rows})
     for i, m in enumerate(models):
         pts = [r for r in rows if r["model"] == m]
-        fig.add_trace(go.Scatter(x=[r[x] for r in pts], y=[r["test acc"] for r in pts], mode="markers", name=m,
-                                 text=[r["nickname"] or "anonymous" for r in pts],
-                                 marker=dict(size=font, color=PALETTE[i % len(PALETTE)], line=dict(width=1)),
-                                 hovertemplate="%{text}<br>" + x + " %{x}<br>test acc %{y:.3f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[r[x] for r in pts],
+                y=[r["test acc"] for r in pts],
+                mode="markers",
+                name=m,
+                text=[r["nickname"] or "anonymous" for r in pts],
+                marker=dict(size=font, color=PALETTE[i % len(PALETTE)], line=dict(width=1)),
+                hovertemplate="%{text}<br>" + x + " %{x}<br>test acc %{y:.3f}<extra></extra>",
+            )
+        )
     fig.update_xaxes(title=x, type="log" if log_x else None, dtick=1 if log_x else None)  # log: powers of 10
     fig.update_yaxes(title="test accuracy", range=[0, 1.04], tickformat=".0%")
     fig = _layout(fig, height, f"{x} against test accuracy")

@@ -1,4 +1,5 @@
 """Turn a photo or drawing of a digit or garment into what the model expects, one visible step at a time."""
+
 from __future__ import annotations
 
 import io
@@ -32,24 +33,30 @@ def decode(data: bytes) -> Image.Image:
     if not data:
         raise ImageError("The file is empty. Upload a PNG or JPEG picture.")
     if len(data) > MAX_BYTES:
-        raise ImageError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. "
-                         f"Upload a smaller picture.")
+        raise ImageError(
+            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Upload a smaller picture."
+        )
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # PIL's own guard fires on headers claiming > 179 megapixels
-        raise ImageError(f"The picture claims to be enormous (a 'decompression bomb'): too large to process "
-                         f"safely (limit {MAX_PIXELS / 1e6:.0f} megapixels).") from None
+        raise ImageError(
+            f"The picture claims to be enormous (a 'decompression bomb'): too large to process "
+            f"safely (limit {MAX_PIXELS / 1e6:.0f} megapixels)."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise ImageError("This file is not an image this page can read. Upload a PNG or JPEG picture.") from None
     w, h = img.size
     if w * h > MAX_PIXELS:
-        raise ImageError(f"The picture is {w:,} × {h:,} pixels, too large to process safely "
-                         f"(limit {MAX_PIXELS / 1e6:.0f} megapixels).")
+        raise ImageError(
+            f"The picture is {w:,} × {h:,} pixels, too large to process safely "
+            f"(limit {MAX_PIXELS / 1e6:.0f} megapixels)."
+        )
     try:
         img.load()
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"The picture could not be decoded ({type(e).__name__}): the file is damaged "
-                         f"or truncated.") from None
+        raise ImageError(
+            f"The picture could not be decoded ({type(e).__name__}): the file is damaged or truncated."
+        ) from None
     return img
 
 
@@ -73,7 +80,7 @@ def crop_to_ink(gray: np.ndarray) -> np.ndarray:
     rows, cols = np.nonzero(gray > INK_THRESHOLD)
     if len(rows) == 0:
         raise ImageError("The picture looks blank: no strokes were found. Draw darker or larger.")
-    return gray[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    return gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
 def fit_and_centre(crop: np.ndarray, size: int) -> np.ndarray:
@@ -88,7 +95,7 @@ def fit_and_centre(crop: np.ndarray, size: int) -> np.ndarray:
     small = np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.BOX), dtype=np.uint8)
     canvas = np.zeros((size, size), np.uint8)
     top, left = (size - nh) // 2, (size - nw) // 2
-    canvas[top:top + nh, left:left + nw] = small
+    canvas[top : top + nh, left : left + nw] = small
     return canvas
 
 
@@ -96,8 +103,7 @@ def prepare(data: bytes, size: int) -> Prepared:
     """Bytes of an uploaded picture -> the steps a student sees and the (size, size) array in [0, 1]."""
     gray = to_gray(decode(data))
     if min(gray.shape) < 2:
-        raise ImageError(f"The picture is only {gray.shape[1]} × {gray.shape[0]} pixels: too small to "
-                         f"hold a drawing.")
+        raise ImageError(f"The picture is only {gray.shape[1]} × {gray.shape[0]} pixels: too small to hold a drawing.")
     steps = [("grayscale", gray)]
     inverted = light_background(gray)
     if inverted:

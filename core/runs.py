@@ -2,6 +2,7 @@
 
 One connection per thread (sqlite3 objects must not cross threads), WAL so readers never block the writer.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,10 +20,11 @@ import torch
 from core import data as D
 from core import models as M
 from core.config import TrainConfig
+from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, EpochEnd, Failed, Started, Stopped
 from core.metrics import confusion
-from core.train import Done, EpochEnd, Failed, Started, Stopped, evaluate, restore
+from core.train import evaluate, restore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
 
@@ -41,7 +43,8 @@ CREATE TABLE IF NOT EXISTS runs (
     test_loss REAL,
     train_s_per_epoch REAL,
     confusion TEXT,                   -- JSON list of lists, rows = true class
-    checkpoint TEXT                   -- path of the saved weights
+    checkpoint TEXT,                  -- path of the saved weights
+    threads INTEGER                   -- torch's intra-op threads it trained with (schema 2)
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -53,8 +56,10 @@ CREATE TABLE IF NOT EXISTS epochs (
 """
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
 
-# Later releases add (from_version, sql) steps here; open() applies the ones a database has not seen.
-MIGRATIONS: list[tuple[int, str]] = []
+# (from_version, sql) steps; opening a store applies the ones a database has not seen, in order.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, "ALTER TABLE runs ADD COLUMN threads INTEGER"),
+]
 
 
 class CheckpointError(ValueError):
@@ -117,71 +122,102 @@ class RunStore:
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
+            fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='runs'").fetchone() is None
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row["value"]) if row else SCHEMA_VERSION
+            version = int(row["value"]) if row else (SCHEMA_VERSION if fresh else 1)
             for from_version, sql in MIGRATIONS:
                 if version == from_version:
                     conn.execute(sql)
                     version += 1
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} was written by a newer release (schema {version}); "
-                                   f"this one reads up to {SCHEMA_VERSION}.")
+                raise RuntimeError(
+                    f"{self.path} was written by a newer release (schema {version}); "
+                    f"this one reads up to {SCHEMA_VERSION}."
+                )
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
 
     def schema_version(self) -> int:
         return int(self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     # ------------------------------------------------------------------ recording
-    def start(self, run_id: str, cfg: TrainConfig, nickname: str = "") -> None:
-        self._write("INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid) "
-                    "VALUES (?, ?, ?, 'running', ?, ?)",
-                    (run_id, nickname, json.dumps(cfg.to_dict()), time.time(), os.getpid()))
+    def start(self, run_id: str, cfg: TrainConfig, nickname: str = "", threads: int | None = None) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads),
+        )
 
     def add_epoch(self, run_id: str, e: EpochEnd) -> None:
-        self._write(f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(EPOCH_FIELDS)}) "
-                    f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
-                    (run_id, e.epoch, *(getattr(e, f) for f in EPOCH_FIELDS)))
+        self._write(
+            f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(EPOCH_FIELDS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
+            (run_id, e.epoch, *(getattr(e, f) for f in EPOCH_FIELDS)),
+        )
 
-    def finish(self, run_id: str, state: str, message: str | None = None, done: Done | None = None,
-               config: TrainConfig | None = None) -> None:
+    def finish(
+        self,
+        run_id: str,
+        state: str,
+        message: str | None = None,
+        done: Done | None = None,
+        config: TrainConfig | None = None,
+    ) -> None:
         """Record how a run ended; a finished run (done, with its config) also gets metrics and a checkpoint."""
         if done is None:
-            self._write("UPDATE runs SET state=?, message=?, ended_at=? WHERE id=?",
-                        (state, message, time.time(), run_id))
+            self._write(
+                "UPDATE runs SET state=?, message=?, ended_at=? WHERE id=?", (state, message, time.time(), run_id)
+            )
             return
         cm = confusion(done.labels.numpy(), done.predictions.numpy(), len(D.info(config.dataset).classes)).tolist()
         ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
-        self._write("UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
-                    "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
-                    (state, message, time.time(), done.test_acc, done.test_loss, done.train_s_per_epoch,
-                     json.dumps(cm), str(ckpt), run_id))
+        self._write(
+            "UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
+            "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
+            (
+                state,
+                message,
+                time.time(),
+                done.test_acc,
+                done.test_loss,
+                done.train_s_per_epoch,
+                json.dumps(cm),
+                str(ckpt),
+                run_id,
+            ),
+        )
 
     def record(self, job, event) -> None:
         """A JobManager listener: persist each event as it happens, not only at the end."""
         if isinstance(event, Started):
-            self.start(job.id, job.config, job.nickname)
+            self.start(job.id, job.config, job.nickname, event.threads)
         elif isinstance(event, EpochEnd):
             self.add_epoch(job.id, event)
         elif isinstance(event, Done):
-            self.finish(job.id, "done", done=event, config=job.config)
+            self.finish(job.id, DONE, done=event, config=job.config)
         elif isinstance(event, Failed):
             if self.get(job.id) is None:  # failed before Started (bad config, missing data)
                 self.start(job.id, job.config, job.nickname)
-            self.finish(job.id, "failed", event.message)
+            self.finish(job.id, FAILED, event.message)
         elif isinstance(event, Stopped):
-            self.finish(job.id, "stopped", event.reason)
+            self.finish(job.id, STOPPED, event.reason)
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that no longer exists (killed server): mark them interrupted."""
-        rows = self._conn().execute("SELECT id, owner_pid FROM runs WHERE state='running'").fetchall()
+        rows = self._conn().execute("SELECT id, owner_pid FROM runs WHERE state=?", (RUNNING,)).fetchall()
         dead = [r["id"] for r in rows if r["owner_pid"] != os.getpid() and not _pid_alive(r["owner_pid"])]
         for run_id in dead:
-            self._write("UPDATE runs SET state='interrupted', message=? WHERE id=? AND state='running'",
-                        ("Interrupted: the server stopped while this run was training. Its epochs so far are kept.",
-                         run_id))
+            self._write(
+                "UPDATE runs SET state=?, message=? WHERE id=? AND state=?",
+                (
+                    INTERRUPTED,
+                    "Interrupted: the server stopped while this run was training. Its epochs so far are kept.",
+                    run_id,
+                    RUNNING,
+                ),
+            )
         return len(dead)
 
     # ------------------------------------------------------------------ reading
@@ -198,12 +234,15 @@ class RunStore:
     def list(self, dataset: str | None = None, model: str | None = None) -> list[dict]:
         """All runs, newest first, optionally filtered by dataset and model."""
         runs = [self._row(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY started_at DESC")]
-        return [r for r in runs if (dataset is None or r["config"]["dataset"] == dataset)
-                and (model is None or r["config"]["model"] == model)]
+        return [
+            r
+            for r in runs
+            if (dataset is None or r["config"]["dataset"] == dataset)
+            and (model is None or r["config"]["model"] == model)
+        ]
 
     def epochs(self, run_id: str) -> list[dict]:
-        return [dict(r) for r in self._conn().execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch",
-                                                       (run_id,))]
+        return [dict(r) for r in self._conn().execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
 
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
@@ -240,8 +279,15 @@ class RunStore:
 def checkpoint_bytes(config: dict, weights: dict, test_acc: float | None = None) -> bytes:
     """A checkpoint as bytes: the state_dict plus the config as JSON (only tensors, strings and numbers)."""
     buf = io.BytesIO()
-    torch.save({"format": CHECKPOINT_FORMAT, "config": json.dumps(config), "state_dict": weights,
-                "test_acc": float(test_acc) if test_acc is not None else -1.0}, buf)
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "config": json.dumps(config),
+            "state_dict": weights,
+            "test_acc": float(test_acc) if test_acc is not None else -1.0,
+        },
+        buf,
+    )
     return buf.getvalue()
 
 
@@ -257,19 +303,22 @@ def load_checkpoint(data: bytes) -> Checkpoint:
     if not data:
         raise CheckpointError("The file is empty.")
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"The file is {len(data) / 2**20:.1f} MB; checkpoints of these models are under "
-                              f"{MAX_CHECKPOINT_BYTES // 2**20} MB. Refused.")
+        raise CheckpointError(
+            f"The file is {len(data) / 2**20:.1f} MB; checkpoints of these models are under "
+            f"{MAX_CHECKPOINT_BYTES // 2**20} MB. Refused."
+        )
     if not data.startswith(b"PK\x03\x04"):  # torch.save always writes a zip archive
-        raise CheckpointError("This is not a checkpoint file saved by this app (a .pt file from its "
-                              "Download button).")
+        raise CheckpointError("This is not a checkpoint file saved by this app (a .pt file from its Download button).")
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - every failure here means "not a usable checkpoint"
         text = str(e).lower()
         # torch names what it blocked: "unsupported GLOBAL posix.system", "Unsupported operand", ...
         if "global" in text or "unsupported operand" in text or "reduce" in text:
-            raise CheckpointError("Refused: the file contains Python objects or code, not just weights. "
-                                  "Only checkpoints saved by this app can be loaded.") from None
+            raise CheckpointError(
+                "Refused: the file contains Python objects or code, not just weights. "
+                "Only checkpoints saved by this app can be loaded."
+            ) from None
         raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
     if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError("This file is a PyTorch file but not a checkpoint saved by this app.")
@@ -283,14 +332,15 @@ def load_checkpoint(data: bytes) -> Checkpoint:
     info = D.info(cfg.dataset)
     fresh = M.build(cfg.model, info.size, len(info.classes), cfg.hidden).state_dict()
     if not isinstance(weights, dict) or set(weights) != set(fresh):
-        raise CheckpointError(f"The weights do not belong to a {cfg.model} model: expected layers "
-                              f"{', '.join(fresh)}.")
+        raise CheckpointError(f"The weights do not belong to a {cfg.model} model: expected layers {', '.join(fresh)}.")
     for name, tensor in fresh.items():
         got = weights[name]
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-            raise CheckpointError(f"Layer {name} has shape {shape}, but a {cfg.model} model for {cfg.dataset} "
-                                  f"needs {tuple(tensor.shape)}: the checkpoint is for another model or dataset.")
+            raise CheckpointError(
+                f"Layer {name} has shape {shape}, but a {cfg.model} model for {cfg.dataset} "
+                f"needs {tuple(tensor.shape)}: the checkpoint is for another model or dataset."
+            )
         if not torch.isfinite(got).all():
             raise CheckpointError(f"Layer {name} holds NaN or infinite values: this run had diverged.")
     acc = float(obj.get("test_acc", -1))
@@ -301,7 +351,16 @@ def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
     """Evaluate a loaded checkpoint on the test set, as a Done event the Results and Inside pages can show."""
     loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
     weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
-    return Done(loss, acc, ds.test_y.clone(), probs, weights, float("nan"), 0.0, ckpt.config.epochs)
+    return Done(
+        test_loss=loss,
+        test_acc=acc,
+        labels=ds.test_y.clone(),
+        probs=probs,
+        weights=weights,
+        train_s_per_epoch=float("nan"),
+        elapsed_s=0.0,
+        epochs=ckpt.config.epochs,
+    )
 
 
 _stores: dict[Path, RunStore] = {}
@@ -317,13 +376,3 @@ def default_store() -> RunStore:
             store.mark_interrupted()
             _stores[path] = store
         return _stores[path]
-
-
-
-def snapshot_from_checkpoint(ckpt: Checkpoint, ds: D.Dataset, name: str = "uploaded checkpoint"):
-    """A finished-job Snapshot for a loaded checkpoint, so Results and Inside can show it like any run."""
-    from core.jobs import DONE, Snapshot
-
-    now = time.time()
-    return Snapshot(f"checkpoint:{name}", ckpt.config, DONE, name, None, None, None, None, (), (), (), (),
-                    evaluate_checkpoint(ckpt, ds), now, now, now, 0)

@@ -1,7 +1,8 @@
 """train(cfg) -> Iterator[Event]: a plain loop you can read top to bottom; the UI only consumes its events.
 
-    python -m core.train --preset d2l-softmax --json
+python -m core.train --preset d2l-softmax --json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,7 @@ import math
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -20,84 +20,9 @@ from torch import nn
 from core import data as D
 from core import models as M
 from core.config import DATASETS, DEVICES, MODELS, OPTIMIZERS, PRESETS, TrainConfig
+from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped
 
-# ------------------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class Started:
-    config: dict
-    classes: tuple[str, ...]
-    image_size: int
-    n_train: int
-    n_val: int
-    n_test: int
-    batches_per_epoch: int
-    device: str
-    parameters: int
-
-
-@dataclass(frozen=True)
-class BatchEnd:
-    epoch: int  # 1-based
-    batch: int  # 1-based within the epoch
-    batches: int  # per epoch
-    step: int  # 1-based over the whole run
-    loss: float  # mean cross-entropy of this batch
-    accuracy: float  # of this batch, before the update
-    examples_per_s: float  # over the epoch so far
-    elapsed_s: float
-    eta_s: float
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    epoch: int
-    epochs: int
-    train_loss: float  # mean over the epoch's batches, as d2l's Accumulator sums it
-    train_acc: float
-    val_loss: float | None  # None when val_fraction is 0
-    val_acc: float | None
-    test_loss: float
-    test_acc: float
-    epoch_s: float  # training time of this epoch (evaluation excluded)
-    elapsed_s: float
-    eta_s: float
-    weights: dict | None = field(default=None, repr=False)  # state_dict copy on the CPU
-    test_probs: torch.Tensor | None = field(default=None, repr=False)  # (N_test, classes)
-
-
-@dataclass(frozen=True)
-class Done:
-    test_loss: float
-    test_acc: float
-    labels: torch.Tensor = field(repr=False)  # (N_test,) int64
-    probs: torch.Tensor = field(repr=False)  # (N_test, classes) float32
-    weights: dict = field(repr=False)
-    train_s_per_epoch: float
-    elapsed_s: float
-    epochs: int
-
-    @property
-    def predictions(self) -> torch.Tensor:
-        return self.probs.argmax(dim=1)
-
-
-@dataclass(frozen=True)
-class Failed:
-    message: str
-    epoch: int = 0
-    step: int = 0
-
-
-@dataclass(frozen=True)
-class Stopped:
-    reason: str
-    epoch: int = 0
-    step: int = 0
-
-
-Event = Started | BatchEnd | EpochEnd | Done | Failed | Stopped
+__all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Started", "Stopped", "evaluate", "train"]
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -114,14 +39,11 @@ def pick_device(name: str) -> torch.device:
 
 
 def init_model(cfg: TrainConfig, size: int, num_classes: int) -> nn.Module:
-    """Build the model with weights drawn from cfg.seed, without disturbing other threads' RNG use.
-
-    A CNN comes back channels-last: oneDNN's convolutions run ~1.5x faster on NHWC than on NCHW here.
-    """
+    """Build the model with weights drawn from cfg.seed, without disturbing other threads' RNG use."""
     with _init_lock, torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = M.build(cfg.model, size, num_classes, cfg.hidden)
-    return model.to(memory_format=torch.channels_last) if isinstance(model, M.CNN) else model
+    return model.to(memory_format=torch.channels_last) if M.spec(cfg.model).channels_last else model
 
 
 def restore(config: dict, weights: dict) -> nn.Module:
@@ -138,15 +60,16 @@ def _cpu_weights(model: nn.Module) -> dict:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device | str = "cpu",
-             batch_size: int = 2000) -> tuple[float, float, torch.Tensor]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device | str = "cpu", batch_size: int = 2000
+) -> tuple[float, float, torch.Tensor]:
     """Mean loss, accuracy and class probabilities of a model on uint8 images x with labels y."""
     if len(y) == 0:
         return float("nan"), float("nan"), torch.empty(0, 10)
     loss_sum, correct, probs = 0.0, 0, []
     for start in range(0, len(y), batch_size):
-        X = D.to_float(x[start:start + batch_size]).to(device)
-        Y = y[start:start + batch_size].to(device)
+        X = D.to_float(x[start : start + batch_size]).to(device)
+        Y = y[start : start + batch_size].to(device)
         O = model(X)
         loss_sum += float(M.cross_entropy(O, Y).sum())
         correct += int((O.argmax(dim=1) == Y).sum())
@@ -156,7 +79,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
 
 def make_step(model: nn.Module, cfg: TrainConfig):
     """A function (X, y) -> (mean loss, logits) that updates the model by one minibatch."""
-    if isinstance(model, M.SoftmaxRegression) and cfg.optimizer == "sgd":
+    spec = M.spec(cfg.model)
+    if spec.scratch and cfg.optimizer == "sgd":
         params = [model.W, model.b]
 
         @torch.no_grad()
@@ -166,14 +90,14 @@ def make_step(model: nn.Module, cfg: TrainConfig):
             dW, db = M.softmax_regression_grads(X, O, y)
             M.sgd(params, (dW, db), cfg.lr)
             return M.cross_entropy(O, y).mean(), O
+
         return scratch_step
 
     params = list(model.parameters())
-    # fused Adam is one kernel per step instead of a dozen per parameter: ~15 % of a CNN epoch on a CPU
+    # fused Adam: one kernel per step instead of a dozen per parameter
     adam = torch.optim.Adam(params, lr=cfg.lr, fused=True) if cfg.optimizer == "adam" else None
-    loss_fn = M.cross_entropy if isinstance(model, M.SoftmaxRegression) else F.cross_entropy
-
-    channels_last = isinstance(model, M.CNN)
+    loss_fn = M.cross_entropy if spec.scratch else F.cross_entropy
+    channels_last = spec.channels_last
 
     def autograd_step(X, y):
         if channels_last:  # match the model's NHWC layout (see init_model)
@@ -188,12 +112,12 @@ def make_step(model: nn.Module, cfg: TrainConfig):
         else:
             M.sgd(params, [p.grad for p in params], cfg.lr)
         return loss.detach(), O.detach()
+
     return autograd_step
 
 
 # A mean cross-entropy above this gives the true class a probability below e^-1000: the weights have blown up.
-# Runs that still learn stay far below it (measured on digits: < 150 even at Adam lr 10 on softmax), while
-# runs that collapse pass 1,600 and climb to 1e10 (stable log-softmax keeps them finite, so NaN alone misses them).
+# Stable log-softmax keeps such losses finite, so NaN alone misses them (bench/RESULTS.md, "Divergence threshold").
 DIVERGED_LOSS = 1000.0
 
 
@@ -203,26 +127,36 @@ def diverged(loss: float) -> bool:
 
 
 def _diverged(cfg: TrainConfig, loss: float, epoch: int, batch: int) -> Failed:
-    return Failed(f"The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
-                  f"The learning rate ({cfg.lr:g}) is probably too high for {cfg.optimizer}; "
-                  f"try {cfg.lr / 10:g} or lower.", epoch, batch)
+    return Failed(
+        message=f"The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
+        f"The learning rate ({cfg.lr:g}) is probably too high for {cfg.optimizer}; "
+        f"try {cfg.lr / 10:g} or lower.",
+        epoch=epoch,
+        step=batch,
+    )
 
 
 # -------------------------------------------------------------------------------------- train
 
 
-def train(cfg: TrainConfig, stop: threading.Event | None = None,
-          dataset: D.Dataset | None = None) -> Iterator[Event]:
-    """Train cfg's model, yielding Started, BatchEnd..., EpochEnd... and Done, Failed or Stopped."""
+def train(
+    cfg: TrainConfig, stop: threading.Event | None = None, dataset: D.Dataset | None = None, threads: int | None = None
+) -> Iterator[Event]:
+    """Train cfg's model, yielding Started, BatchEnd..., EpochEnd... and Done, Failed or Stopped.
+
+    `threads` is recorded in Started (the caller sets torch's thread count; None = this thread's current one).
+    Same config and seed give the same curve bit for bit only at the same thread count: the count decides how
+    BLAS and oneDNN split their sums, and float addition depends on that order.
+    """
     problems = cfg.errors()
     if problems:
-        yield Failed(" ".join(problems))
+        yield Failed(message=" ".join(problems))
         return
     try:
         ds = dataset or D.load(cfg.dataset)
         sp = D.split(len(ds.train_y), cfg.val_fraction, cfg.seed, cfg.train_subset)
     except (D.DatasetError, ValueError) as e:
-        yield Failed(str(e))
+        yield Failed(message=str(e))
         return
     device = pick_device(cfg.device)
     classes = ds.info.classes
@@ -232,8 +166,18 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
     n_train = len(sp.train)
     per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = per_epoch * cfg.epochs
-    yield Started(cfg.to_dict(), classes, ds.info.size, n_train, len(sp.val), len(ds.test_y), per_epoch,
-                  str(device), M.count_params(model))
+    yield Started(
+        config=cfg.to_dict(),
+        classes=classes,
+        image_size=ds.info.size,
+        n_train=n_train,
+        n_val=len(sp.val),
+        n_test=len(ds.test_y),
+        batches_per_epoch=per_epoch,
+        device=str(device),
+        parameters=M.count_params(model),
+        threads=threads or torch.get_num_threads(),
+    )
 
     t0, train_s, step = time.perf_counter(), 0.0, 0
     for epoch in range(1, cfg.epochs + 1):
@@ -241,9 +185,9 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
         loss_sum, correct, seen, t_epoch = 0.0, 0, 0, time.perf_counter()
         for batch, idx in enumerate(D.batches(sp.train, cfg.batch_size, order), start=1):
             if stop is not None and stop.is_set():
-                yield Stopped("Stopped by request.", epoch, step)
+                yield Stopped(reason="Stopped by request.", epoch=epoch, step=step)
                 return
-            X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], ~9x faster on a CPU
+            X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], but faster on a CPU
             y = ds.train_y.index_select(0, idx).to(device)
             loss_t, O = step_fn(X, y)
             loss = float(loss_t)
@@ -255,8 +199,17 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
             loss_sum, correct, seen = loss_sum + loss * len(y), correct + hits, seen + len(y)
             now = time.perf_counter()
             elapsed = now - t0
-            yield BatchEnd(epoch, batch, per_epoch, step, loss, hits / len(y), seen / max(now - t_epoch, 1e-9),
-                           elapsed, elapsed * (total_steps - step) / step)
+            yield BatchEnd(
+                epoch=epoch,
+                batch=batch,
+                batches=per_epoch,
+                step=step,
+                loss=loss,
+                accuracy=hits / len(y),
+                examples_per_s=seen / max(now - t_epoch, 1e-9),
+                elapsed_s=elapsed,
+                eta_s=elapsed * (total_steps - step) / step,
+            )
         epoch_s = time.perf_counter() - t_epoch
         train_s += epoch_s
         model.eval()
@@ -268,11 +221,31 @@ def train(cfg: TrainConfig, stop: threading.Event | None = None,
             yield _diverged(cfg, test_loss, epoch, per_epoch)
             return
         elapsed = time.perf_counter() - t0
-        yield EpochEnd(epoch, cfg.epochs, loss_sum / seen, correct / seen, val_loss, val_acc, test_loss,
-                       test_acc, epoch_s, elapsed, elapsed / epoch * (cfg.epochs - epoch), _cpu_weights(model),
-                       test_probs)
-    yield Done(test_loss, test_acc, ds.test_y.clone(), test_probs, _cpu_weights(model), train_s / cfg.epochs,
-               time.perf_counter() - t0, cfg.epochs)
+        yield EpochEnd(
+            epoch=epoch,
+            epochs=cfg.epochs,
+            train_loss=loss_sum / seen,
+            train_acc=correct / seen,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            epoch_s=epoch_s,
+            elapsed_s=elapsed,
+            eta_s=elapsed / epoch * (cfg.epochs - epoch),
+            weights=_cpu_weights(model),
+            test_probs=test_probs,
+        )
+    yield Done(
+        test_loss=test_loss,
+        test_acc=test_acc,
+        labels=ds.test_y.clone(),
+        probs=test_probs,
+        weights=_cpu_weights(model),
+        train_s_per_epoch=train_s / cfg.epochs,
+        elapsed_s=time.perf_counter() - t0,
+        epochs=cfg.epochs,
+    )
 
 
 def estimate_seconds(cfg: TrainConfig, n_train: int, size: int, probe_steps: int = 3) -> float:
@@ -300,9 +273,9 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m core.train", description="Train a model and print JSON per epoch.")
     d = TrainConfig()
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a seed recipe; flags override it")
-    p.add_argument("--dataset", choices=DATASETS)
-    p.add_argument("--model", choices=MODELS)
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
+    p.add_argument("--dataset", choices=list(DATASETS))
+    p.add_argument("--model", choices=list(MODELS))
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS))
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
     p.add_argument("--batch-size", type=int, dest="batch_size")
     p.add_argument("--epochs", type=int)
@@ -339,22 +312,42 @@ def main(argv: list[str] | None = None) -> int:
     cfg, args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    for event in train(cfg):
+    for event in train(cfg, threads=args.threads):
         if isinstance(event, EpochEnd):
-            print(json.dumps({"epoch": event.epoch, "train_loss": round(event.train_loss, 5),
-                              "train_acc": round(event.train_acc, 5),
-                              "val_acc": None if event.val_acc is None else round(event.val_acc, 5),
-                              "test_acc": round(event.test_acc, 5), "epoch_s": round(event.epoch_s, 3)}),
-                  flush=True)
+            print(
+                json.dumps(
+                    {
+                        "epoch": event.epoch,
+                        "train_loss": round(event.train_loss, 5),
+                        "train_acc": round(event.train_acc, 5),
+                        "val_acc": None if event.val_acc is None else round(event.val_acc, 5),
+                        "test_acc": round(event.test_acc, 5),
+                        "epoch_s": round(event.epoch_s, 3),
+                    }
+                ),
+                flush=True,
+            )
         elif isinstance(event, Done):
-            print(json.dumps({"done": True, "test_loss": round(event.test_loss, 5),
-                              "test_acc": round(event.test_acc, 5),
-                              "train_s_per_epoch": round(event.train_s_per_epoch, 3),
-                              "config": cfg.to_dict()}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "done": True,
+                        "test_loss": round(event.test_loss, 5),
+                        "test_acc": round(event.test_acc, 5),
+                        "train_s_per_epoch": round(event.train_s_per_epoch, 3),
+                        "config": cfg.to_dict(),
+                    }
+                ),
+                flush=True,
+            )
             return 0
         elif isinstance(event, (Failed, Stopped)):
-            print(json.dumps({"failed": True, "message": getattr(event, "message", None)
-                              or getattr(event, "reason", "")}), flush=True)
+            print(
+                json.dumps(
+                    {"failed": True, "message": getattr(event, "message", None) or getattr(event, "reason", "")}
+                ),
+                flush=True,
+            )
             return 1
     return 1
 

@@ -1,0 +1,91 @@
+"""What a training run reports as it goes, and the states a run can be in: plain frozen values, easy to test
+with `list(train(cfg))`, to store and to send across processes. Keyword-only, so no call depends on field order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+# A run's states, defined once: the job manager, the run store, the feed and the pages read them from here.
+QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
+INTERRUPTED = "interrupted"  # only in the run store: the server stopped while the run trained
+FINISHED = (DONE, STOPPED, FAILED)
+ACTIVE = (QUEUED, RUNNING)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started:
+    config: dict
+    classes: tuple[str, ...]
+    image_size: int
+    n_train: int
+    n_val: int
+    n_test: int
+    batches_per_epoch: int
+    device: str
+    parameters: int
+    threads: int  # torch's intra-op threads: curves are bit-identical only at an equal count
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchEnd:
+    epoch: int  # 1-based
+    batch: int  # 1-based within the epoch
+    batches: int  # per epoch
+    step: int  # 1-based over the whole run
+    loss: float  # mean cross-entropy of this batch
+    accuracy: float  # of this batch, before the update
+    examples_per_s: float  # over the epoch so far
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpochEnd:
+    epoch: int
+    epochs: int
+    train_loss: float  # mean over the epoch's batches, as d2l's Accumulator sums it
+    train_acc: float
+    val_loss: float | None  # None when val_fraction is 0
+    val_acc: float | None
+    test_loss: float
+    test_acc: float
+    epoch_s: float  # training time of this epoch (evaluation excluded)
+    elapsed_s: float
+    eta_s: float
+    weights: dict | None = field(default=None, repr=False)  # state_dict copy on the CPU
+    test_probs: torch.Tensor | None = field(default=None, repr=False)  # (N_test, classes)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done:
+    test_loss: float
+    test_acc: float
+    labels: torch.Tensor = field(repr=False)  # (N_test,) int64
+    probs: torch.Tensor = field(repr=False)  # (N_test, classes) float32
+    weights: dict = field(repr=False)
+    train_s_per_epoch: float
+    elapsed_s: float
+    epochs: int
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        return self.probs.argmax(dim=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failed:
+    message: str
+    epoch: int = 0
+    step: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stopped:
+    reason: str
+    epoch: int = 0
+    step: int = 0
+
+
+Event = Started | BatchEnd | EpochEnd | Done | Failed | Stopped
