@@ -1,15 +1,19 @@
 """Compare: overlay the curves of saved runs, see what differs, export or delete them."""
+
+from dataclasses import fields
+
 import pandas as pd
 import streamlit as st
 
 from core import data as D
+from core import models as M
 from core import plots
-from core.runs import default_store
-from pages.common import chart  # importing pages.common also routes deep links through app.py
+from core.config import TrainConfig
+from ui.live_view import chart
+from ui.services import store as run_store
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
-SHOWN_FIELDS = ("dataset", "model", "optimizer", "lr", "batch_size", "epochs", "val_fraction", "train_subset",
-                "seed", "hidden")
+SHOWN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "device")
 
 
 def label(run: dict, differing: list[str]) -> str:
@@ -23,19 +27,28 @@ def differing_fields(runs: list[dict]) -> list[str]:
 
 
 st.title("Compare runs")
-store = default_store()
+store = run_store()
 f1, f2 = st.columns(2)
-dataset = f1.selectbox("Dataset", [None, *D.REGISTRY], format_func=lambda d: "all" if d is None else d)
-model = f2.selectbox("Model", [None, "softmax", "mlp", "cnn"], format_func=lambda m: "all" if m is None else m)
+dataset = f1.selectbox(
+    "Dataset", [None, *D.REGISTRY], format_func=lambda d: "all" if d is None else D.REGISTRY[d].title
+)
+model = f2.selectbox("Model", [None, *M.REGISTRY], format_func=lambda m: "all" if m is None else M.REGISTRY[m].label)
 runs = store.list(dataset, model)
 if not runs:
     st.info("No saved runs yet. Every run started on the Train page is saved here as it trains.", icon="🗂️")
     st.stop()
 by_id = {r["id"]: r for r in runs}
-picked = st.multiselect("Runs", list(by_id), default=list(by_id)[:2], key="cmp_runs",
-                        format_func=lambda i: (f"{by_id[i]['nickname'] or 'anonymous'} · {by_id[i]['config']['model']} "
-                                               f"on {by_id[i]['config']['dataset']}, lr {by_id[i]['config']['lr']:g}, "
-                                               f"batch {by_id[i]['config']['batch_size']} · {by_id[i]['state']}"))
+picked = st.multiselect(
+    "Runs",
+    list(by_id),
+    default=list(by_id)[:2],
+    key="cmp_runs",
+    format_func=lambda i: (
+        f"{by_id[i]['nickname'] or 'anonymous'} · {by_id[i]['config']['model']} "
+        f"on {by_id[i]['config']['dataset']}, lr {by_id[i]['config']['lr']:g}, "
+        f"batch {by_id[i]['config']['batch_size']} · {by_id[i]['state']}"
+    ),
+)
 chosen = [by_id[i] for i in picked]
 if chosen:
     diff = differing_fields(chosen)
@@ -45,11 +58,25 @@ if chosen:
     chart(c1, plots.compare_curves(series, "train_loss", "Train loss"), key="cmp_loss", config=PNG)
     chart(c2, plots.compare_curves(series, "train_acc", "Train accuracy"), key="cmp_tacc", config=PNG)
     metric = "val_acc" if any(r.get("val_acc") is not None for _, rows in series for r in rows) else "test_acc"
-    chart(c3, plots.compare_curves(series, metric, "Validation accuracy" if metric == "val_acc"
-                                         else "Test accuracy"), key="cmp_vacc", config=PNG)
-    table = pd.DataFrame([{"run": label(r, diff), "state": r["state"], **{k: r["config"].get(k) for k in SHOWN_FIELDS},
-                           "test acc": r["test_acc"], "test loss": r["test_loss"],
-                           "s/epoch": r["train_s_per_epoch"]} for r in chosen])
+    chart(
+        c3,
+        plots.compare_curves(series, metric, "Validation accuracy" if metric == "val_acc" else "Test accuracy"),
+        key="cmp_vacc",
+        config=PNG,
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "run": label(r, diff),
+                "state": r["state"],
+                **{k: r["config"].get(k) for k in SHOWN_FIELDS},
+                "test acc": r["test_acc"],
+                "test loss": r["test_loss"],
+                "s/epoch": r["train_s_per_epoch"],
+            }
+            for r in chosen
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
         if r["state"] in ("interrupted", "failed") and r["message"]:
@@ -57,8 +84,13 @@ if chosen:
     st.caption("Charts: the camera icon on each chart saves it as a PNG.")
     cols = st.columns(min(4, len(chosen)))
     for i, r in enumerate(chosen):
-        cols[i % len(cols)].download_button(f"⬇ CSV: {label(r, diff)[:40]}", store.metrics_csv(r["id"]),
-                                            file_name=f"{r['id']}-metrics.csv", mime="text/csv", key=f"csv_{r['id']}")
+        cols[i % len(cols)].download_button(
+            f"⬇ CSV: {label(r, diff)[:40]}",
+            store.metrics_csv(r["id"]),
+            file_name=f"{r['id']}-metrics.csv",
+            mime="text/csv",
+            key=f"csv_{r['id']}",
+        )
     with st.expander("Delete runs"):
         sure = st.checkbox(f"Yes, delete the {len(chosen)} selected run(s) for good", key="cmp_sure")
         if st.button("Delete selected", disabled=not sure, type="primary"):

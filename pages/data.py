@@ -1,19 +1,23 @@
 """Data: look at the images before training on them (size, samples, class balance, pixels, mean images)."""
+
 import numpy as np
 import streamlit as st
 import torch
 
 from core import data as D
 from core import plots
-from pages.common import chart, keep, load_dataset, save_kept
+from ui.live_view import chart
+from ui.loading import load_dataset
+from ui.state import keep, save_kept
 
 
 @st.cache_data(show_spinner=False, max_entries=3)
 def mean_images(name: str) -> np.ndarray:
     """The mean image of each class (uint8), computed once per dataset, not on every widget change."""
     ds = D.load(name)
-    return np.stack([ds.train_x[ds.train_y == c].float().mean(0).round().byte().numpy()
-                     for c in range(len(ds.info.classes))])
+    return np.stack(
+        [ds.train_x[ds.train_y == c].float().mean(0).round().byte().numpy() for c in range(len(ds.info.classes))]
+    )
 
 
 st.title("Look at the data first")
@@ -41,8 +45,7 @@ wanted = [classes.index(c) for c in chosen] or list(range(len(classes)))
 pool = torch.nonzero(torch.isin(ds.train_y, torch.tensor(wanted))).flatten()
 g = torch.Generator().manual_seed(st.session_state.get("data_sample_seed", 0))
 pick = pool[torch.randperm(len(pool), generator=g)[:32]]
-chart(st, plots.image_grid(ds.train_x[pick].numpy(), [classes[int(y)] for y in ds.train_y[pick]]),
-                key="data_grid")
+chart(st, plots.image_grid(ds.train_x[pick].numpy(), [classes[int(y)] for y in ds.train_y[pick]]), key="data_grid")
 
 left, right = st.columns(2)
 with left:

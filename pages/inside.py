@@ -1,4 +1,5 @@
 """Inside the model: weights, filters, feature maps, shapes, and the exact code and maths that run."""
+
 import inspect
 
 import pandas as pd
@@ -8,9 +9,13 @@ import torch
 from core import data as D
 from core import models as M
 from core import plots
+from core.events import ACTIVE
 from core.preprocess import ImageError, prepare
 from core.train import restore
-from pages.common import MODEL_LABELS, chart, current_view, kept_config, load_dataset
+from ui.live_view import chart
+from ui.loading import load_dataset
+from ui.session import current_view
+from ui.state import kept_config
 
 st.title("Inside the model")
 snap, job = current_view()
@@ -19,6 +24,7 @@ if snap is not None:
 else:  # no run yet: describe what the Train page is set to
     cfg = kept_config()
 info = D.info(cfg.dataset)
+spec = M.spec(cfg.model)
 tab_model, tab_predict, tab_shapes, tab_code = st.tabs(["Weights", "Predict an image", "Shapes", "Code and maths"])
 
 
@@ -35,32 +41,51 @@ def model_from(s):
 
 
 def no_model_ui():
-    st.info("Train a model first (or wait for its first epoch): the weights appear here, and update each "
-            "epoch while it trains.", icon="🏋️")
+    st.info(
+        "Train a model first (or wait for its first epoch): the weights appear here, and update each "
+        "epoch while it trains.",
+        icon="🏋️",
+    )
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
 
 
+def templates_ui(model):
+    st.subheader("The 10 columns of W, seen as images: learned templates")
+    st.markdown(
+        "Each class's score is the image times its template: **blue** pixels add to it, "
+        "**red** pixels subtract. Hover for the exact weight."
+    )
+    chart(st, plots.weight_templates(model.W.detach().numpy(), info.size, info.classes), key="in_templates")
+    chart(st, plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
+
+
+def hidden_units_ui(model):
+    W = model.fc1.weight.detach().numpy()[:10].T  # first 10 hidden units, (inputs, 10)
+    st.subheader("The first 10 hidden units' input weights")
+    chart(st, plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]), key="in_templates")
+
+
+def filters_ui(model):
+    w1 = model.conv1.weight.detach().numpy()[:, 0]
+    chart(st, plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)], title="conv1: six 5×5 filters"), key="in_conv1")
+    w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
+    chart(
+        st,
+        plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)", tile_px=60),
+        key="in_conv2",
+    )
+
+
+WEIGHT_VIEWS = {"templates": templates_ui, "hidden_units": hidden_units_ui, "filters": filters_ui}
+
+
 def weights_ui(model, caption):
-    st.caption(f"{MODEL_LABELS[cfg.model]} on {info.title}: weights after {caption}.")
-    if isinstance(model, M.SoftmaxRegression):
-        st.subheader("The 10 columns of W, seen as images: learned templates")
-        st.markdown("Each class's score is the image times its template: **blue** pixels add to it, "
-                    "**red** pixels subtract. Hover for the exact weight.")
-        W = model.W.detach().numpy()
-        chart(st, plots.weight_templates(W, info.size, info.classes), key="in_templates")
-        chart(st, plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
-    elif isinstance(model, M.CNN):
-        w1 = model.conv1.weight.detach().numpy()[:, 0]
-        chart(st, plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)],
-                                        title="conv1: six 5×5 filters"), key="in_conv1")
-        w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
-        chart(st, plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)",
-                                        tile_px=60), key="in_conv2")
-    else:
-        W = model.fc1.weight.detach().numpy()[:10].T  # first 10 hidden units, (inputs, 10)
-        st.subheader("The first 10 hidden units' input weights")
-        chart(st, plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]),
-                        key="in_templates")
+    st.caption(f"{spec.label} on {info.title}: weights after {caption}.")
+    views = [WEIGHT_VIEWS[v] for v in spec.inside if v in WEIGHT_VIEWS]
+    for view in views:
+        view(model)
+    if not views:
+        st.info("This model has no picture of its weights yet: see its layers under **Shapes**.", icon="🔬")
 
 
 def predict_ui(model, ds):
@@ -68,11 +93,12 @@ def predict_ui(model, ds):
     x, true = None, None
     if source == "A test image":
         idx = st.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
-        x, true = D.to_float(ds.test_x[idx:idx + 1]), int(ds.test_y[idx])
+        x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
         st.caption(f"True class: **{info.classes[true]}**")
     else:
-        up = st.file_uploader("A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"],
-                              key="in_upload")
+        up = st.file_uploader(
+            "A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"], key="in_upload"
+        )
         if up is None:
             return
         try:
@@ -88,23 +114,27 @@ def predict_ui(model, ds):
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
     chart(st, plots.probability_bars(probs, info.classes, true), key="in_probs")
-    if isinstance(model, M.CNN):
+    if "feature_maps" in spec.inside:
         st.subheader("Feature maps after each stage")
         for name, out in trace[1:]:
             if out.dim() == 4 and name.startswith(("conv", "relu", "pool")):
                 maps = out[0].numpy()
-                chart(st, plots.tile_grid(maps, 6, diverging=name.startswith("conv"),
-                                                title=f"{name}: {list(out.shape)}", tile_px=70),
-                                key=f"in_fm_{name}")
+                chart(
+                    st,
+                    plots.tile_grid(
+                        maps, 6, diverging=name.startswith("conv"), title=f"{name}: {list(out.shape)}", tile_px=70
+                    ),
+                    key=f"in_fm_{name}",
+                )
 
 
 def shapes_ui():
     model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden)
-    st.subheader(f"{MODEL_LABELS[cfg.model]} on {info.size}×{info.size} images")
+    st.subheader(f"{spec.label} on {info.size}×{info.size} images")
     rows = M.layer_table(model, info.size)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.metric("Parameters", f"{M.count_params(model):,}")
-    if isinstance(model, M.CNN):
+    if any(r["formula"] for r in rows):
         st.markdown("Each conv or pool output side follows")
         st.latex(r"O = \frac{n - f + 2p}{s} + 1")
         st.markdown("with input side *n*, filter *f*, padding *p*, stride *s*: the **formula** column works it.")
@@ -115,9 +145,11 @@ def code_ui():
         (r"\mathrm{softmax}(\mathbf{O})_{ij} = \frac{\exp(O_{ij})}{\sum_k \exp(O_{ik})}", M.log_softmax),
         (None, M.softmax),
         (r"\ell(\mathbf{y}, \hat{\mathbf{y}}) = -\log \hat{y}_{y}", M.cross_entropy),
-        (r"\frac{\partial \ell}{\partial \mathbf{O}} = \mathrm{softmax}(\mathbf{O}) - \mathrm{onehot}(y),\quad"
-         r"\frac{\partial \ell}{\partial \mathbf{W}} = \mathbf{X}^\top \frac{\partial \ell}{\partial \mathbf{O}}",
-         M.softmax_regression_grads),
+        (
+            r"\frac{\partial \ell}{\partial \mathbf{O}} = \mathrm{softmax}(\mathbf{O}) - \mathrm{onehot}(y),\quad"
+            r"\frac{\partial \ell}{\partial \mathbf{W}} = \mathbf{X}^\top \frac{\partial \ell}{\partial \mathbf{O}}",
+            M.softmax_regression_grads,
+        ),
         (r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \nabla_{\mathbf{w}} \ell", M.sgd),
     ]
     st.markdown("The functions below are read from the code that trains your model, not copied.")
@@ -134,7 +166,7 @@ with tab_code:
     code_ui()
 
 
-@st.fragment(run_every=1.0 if job and job.state in ("queued", "running") else None)
+@st.fragment(run_every=1.0 if job and job.state in ACTIVE else None)
 def live():
     s = job.snapshot() if job else snap
     model, caption = model_from(s)

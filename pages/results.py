@@ -1,19 +1,23 @@
 """Results: sample predictions, the confusion matrix and per-class figures of the latest run."""
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import metrics, plots
+from core.events import ACTIVE
 from core.runs import checkpoint_bytes
-from pages.common import MODEL_LABELS, chart, checkpoint_ui, current_view, load_dataset
+from ui.labels import model_label
+from ui.live_view import chart
+from ui.loading import checkpoint_ui, load_dataset
+from ui.session import current_view
 
 st.title("What did it learn?")
 with st.expander("Load a saved checkpoint instead"):
     checkpoint_ui("res_ckpt")
 first, job = current_view()
 if first is None:
-    st.info("No run yet: start one on the **Train** page (or load a checkpoint above), then come back.",
-            icon="🏋️")
+    st.info("No run yet: start one on the **Train** page (or load a checkpoint above), then come back.", icon="🏋️")
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
     st.stop()
 
@@ -28,7 +32,7 @@ def latest_predictions(s):
     return None, None, None
 
 
-@st.fragment(run_every=1.0 if job is not None and job.state in ("queued", "running") else None)
+@st.fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
 def results():
     s = job.snapshot() if job is not None else first
     cfg = s.config
@@ -42,8 +46,10 @@ def results():
     labels = ds.test_y.numpy() if labels is None else labels
     classes = ds.info.classes
     preds = probs.argmax(axis=1)
-    st.caption(f"{MODEL_LABELS[cfg.model]} on {ds.info.title}, lr {cfg.lr:g}, batch {cfg.batch_size} — "
-               f"{when} · run is {s.state}")
+    st.caption(
+        f"{model_label(cfg.model)} on {ds.info.title}, lr {cfg.lr:g}, batch {cfg.batch_size} — "
+        f"{when} · run is {s.state}"
+    )
     m1, m2, m3 = st.columns(3)
     m1.metric("Test accuracy", f"{metrics.accuracy(labels, preds):.1%}")
     e = s.latest_epoch
@@ -52,10 +58,13 @@ def results():
 
     if s.done is not None:
         done = s.done  # the bytes are built when the student clicks, not on every redraw of this page
-        st.download_button("⬇ Download the trained weights (.pt)", key="res_download",
-                           data=lambda: checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc),
-                           file_name=f"{cfg.dataset}-{cfg.model}-{s.id.split(':')[0]}.pt",
-                           mime="application/octet-stream")
+        st.download_button(
+            "⬇ Download the trained weights (.pt)",
+            key="res_download",
+            data=lambda: checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc),
+            file_name=f"{cfg.dataset}-{cfg.model}-{s.id.split(':')[0]}.pt",
+            mime="application/octet-stream",
+        )
 
     st.header("Sample predictions")
     f1, f2, f3 = st.columns([1, 2, 1], vertical_alignment="bottom")
@@ -72,11 +81,12 @@ def results():
     rng = np.random.default_rng(st.session_state.get("res_seed", 0))
     pick = rng.choice(pool, size=min(24, len(pool)), replace=False) if len(pool) else pool
     if len(pick):
-        titles = [f"{classes[preds[i]]} {probs[i, preds[i]]:.0%}" + ("" if preds[i] == labels[i]
-                                                                     else f"<br>✗ is {classes[labels[i]]}")
-                  for i in pick]
-        chart(st, plots.image_grid(ds.test_x[pick].numpy(), titles, list(preds[pick] != labels[pick])),
-                        key="res_grid")
+        titles = [
+            f"{classes[preds[i]]} {probs[i, preds[i]]:.0%}"
+            + ("" if preds[i] == labels[i] else f"<br>✗ is {classes[labels[i]]}")
+            for i in pick
+        ]
+        chart(st, plots.image_grid(ds.test_x[pick].numpy(), titles, list(preds[pick] != labels[pick])), key="res_grid")
         st.caption("Each caption: predicted class and its probability; red ✗ marks a mistake and the true class.")
     else:
         st.success("No test image matches: nothing misclassified here.")
@@ -84,12 +94,12 @@ def results():
     st.header("Confusion matrix")
     normalized = st.toggle("Row-normalized (share of each true class)", key="res_norm")
     cm = metrics.confusion(labels, preds, len(classes), normalize=normalized)
-    event = chart(st, plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun",
-                            selection_mode="points")
+    event = chart(
+        st, plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun", selection_mode="points"
+    )
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points and points[0].get("customdata"):
-        st.session_state["res_true"], st.session_state["res_pred"] = map(classes.__getitem__,
-                                                                         points[0]["customdata"])
+        st.session_state["res_true"], st.session_state["res_pred"] = map(classes.__getitem__, points[0]["customdata"])
     for key, default in (("res_true", classes[0]), ("res_pred", classes[1])):
         if st.session_state.get(key) not in classes:  # first visit, or another dataset's class names
             st.session_state[key] = default
@@ -101,13 +111,15 @@ def results():
     st.markdown(f"**{len(cell):,}** test images of **{true_c}** predicted as **{pred_c}**")
     if len(cell):
         shown = cell[:16]
-        chart(st, plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]),
-                        key="res_cell_grid")
+        chart(st, plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]), key="res_cell_grid")
 
     st.header("Per class")
-    st.dataframe(pd.DataFrame(metrics.per_class(labels, preds, classes)), hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall",
-                                                                                         "f1")})
+    st.dataframe(
+        pd.DataFrame(metrics.per_class(labels, preds, classes)),
+        hide_index=True,
+        width="stretch",
+        column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")},
+    )
 
 
 results()

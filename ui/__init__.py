@@ -1,0 +1,2 @@
+"""What the pages share and is not a page: session and job ownership, widget state and shared controls,
+dataset loading and checkpoint upload, the live view component and its feed route, labels, server wiring."""

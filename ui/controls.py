@@ -1,0 +1,81 @@
+"""The controls that set a TrainConfig field, shared by the Train page and the race: each choice list comes
+from core (models, datasets, optimizers, learning rates, limits), each label is written once here."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import data as D
+from core import models as M
+from core.config import LIMITS, LR_CHOICES, OPTIMIZERS
+
+LABELS = {
+    "dataset": "Dataset",
+    "model": "Model",
+    "optimizer": "Optimizer",
+    "lr": "Learning rate (log scale)",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "val_fraction": "Validation fraction",
+    "train_subset": "Training subset (0 = all images)",
+    "seed": "Seed",
+}
+HELP = {
+    "val_fraction": "Share of the training images held out to check for overfitting.",
+    "train_subset": "Train on fewer images for a quick look on a slow laptop.",
+    "seed": "Same settings and seed give exactly the same curve.",
+}
+
+
+def nearest_lr(lr: float) -> float:
+    """The slider stop closest to a learning rate (a preset's or an old run's value)."""
+    return min(LR_CHOICES, key=lambda v: abs(v - lr))
+
+
+def setting(field: str, key: str, label: str | None = None, default=None):
+    """Draw the widget for one TrainConfig field under `key` and return its value.
+
+    With `default`, the widget starts there; without, it reads the value already in st.session_state[key].
+    """
+    label = label or LABELS[field]
+    start = {} if default is None else {"value": default}
+    if field == "dataset":
+        names = list(D.REGISTRY)
+        return st.selectbox(
+            label,
+            names,
+            key=key,
+            format_func=lambda n: D.REGISTRY[n].title,
+            **({} if default is None else {"index": names.index(default)}),
+        )
+    if field == "model":
+        names = list(M.REGISTRY)
+        return st.selectbox(
+            label,
+            names,
+            key=key,
+            format_func=lambda n: M.REGISTRY[n].label,
+            **({} if default is None else {"index": names.index(default)}),
+        )
+    if field == "optimizer":
+        names = list(OPTIMIZERS)
+        return st.radio(
+            label,
+            names,
+            key=key,
+            horizontal=True,
+            format_func=OPTIMIZERS.get,
+            **({} if default is None else {"index": names.index(default)}),
+        )
+    if field == "lr":
+        if default is not None:
+            start = {"value": nearest_lr(default)}
+        elif st.session_state.get(key) not in LR_CHOICES:
+            st.session_state[key] = nearest_lr(st.session_state.get(key, 0.1))
+        return st.select_slider(label, LR_CHOICES, key=key, format_func=lambda v: f"{v:g}", **start)
+    if field == "val_fraction":
+        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=HELP[field], **start)
+    if field in ("batch_size", "epochs", "train_subset", "seed"):
+        step = 500 if field == "train_subset" else 1
+        return st.number_input(label, *LIMITS[field], key=key, step=step, help=HELP.get(field), **start)
+    raise ValueError(f"no control for {field!r}")

@@ -1,0 +1,93 @@
+"""The live feed: what a running job's view shows, as JSON the browser fetches once a second.
+
+While a run trains, the Train page's live view asks `GET /api/live/<job id>` for its heading, progress and
+figures instead of Streamlit rerunning the page: a rerun costs the browser React work on the cores the
+training uses. ui/server.py mounts the route. No st.* calls here: the route runs outside any script run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+from starlette.responses import Response
+
+from core import plots
+from ui import labels
+from ui.services import manager
+
+PATH = "/api/live/{job_id}"
+_TYPED = {"float32": "f4", "float64": "f8", "int32": "i4", "uint8": "u1"}  # plotly.js typed-array names
+
+
+def url(job_id: str, smooth: bool) -> str:
+    """The feed of a job, relative to the app's root (the live view resolves it against the page's URL)."""
+    return PATH.format(job_id=job_id).lstrip("/") + f"?smooth={int(smooth)}"
+
+
+def figures(s, smooth: bool = True) -> dict:
+    """The Train page's two live charts for a snapshot: loss per batch, and d2l's per-epoch picture."""
+    per_epoch = s.started.batches_per_epoch if s.started else None
+    rows = [
+        {
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "train_acc": e.train_acc,
+            "val_acc": e.val_acc,
+            "test_acc": e.test_acc,
+        }
+        for e in s.epochs
+    ]
+    return {
+        "chart_loss": plots.batch_loss_spec(s.steps, s.losses, per_epoch, smooth=smooth, total_epochs=s.config.epochs),
+        "chart_epochs": plots.epoch_curves_spec(rows, s.config.epochs),
+    }
+
+
+def _typed(obj):
+    """numpy arrays as plotly.js typed arrays ({dtype, bdata}), as go.Figure.to_json sends them."""
+    if isinstance(obj, np.ndarray) and obj.size and str(obj.dtype) in _TYPED:
+        out = {"dtype": _TYPED[str(obj.dtype)], "bdata": base64.b64encode(np.ascontiguousarray(obj)).decode()}
+        return {**out, "shape": str(obj.shape)[1:-1]} if obj.ndim > 1 else out
+    if isinstance(obj, dict):
+        return {k: _typed(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_typed(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and obj != obj:
+        return None  # JSON has no NaN; plotly reads null as a gap
+    return obj
+
+
+def figure_json(fig) -> str:
+    """A go.Figure, or a plain figure dict (core.plots' unvalidated live `*_spec` builders), as plotly JSON."""
+    return fig.to_json() if isinstance(fig, go.Figure) else json.dumps(_typed(fig))
+
+
+def payload(figs: dict, head: str | None = None, progress: tuple[float, str] | None = None) -> dict:
+    """What the live view draws: heading, progress bar (fraction, text) and figures by name."""
+    return {
+        "head": head,
+        "progress": {"value": progress[0], "text": progress[1]} if progress else None,
+        "names": list(figs),
+        "figures": [figure_json(f) for f in figs.values()],
+    }
+
+
+def view_data(s, smooth: bool = True) -> dict:
+    """A job's live view as the page draws it while the job runs, with its state."""
+    return {"state": s.state, **payload(figures(s, smooth), labels.heading(s), labels.live_progress(s))}
+
+
+async def live_feed(request):
+    """GET /api/live/<job id>?smooth=0|1: the job's live view as JSON; 404 once the server no longer has it."""
+    job = manager().get(request.path_params["job_id"])
+    if job is None:
+        return Response(json.dumps({"state": "gone"}), status_code=404, media_type="application/json")
+    body = view_data(job.snapshot(), smooth=request.query_params.get("smooth", "1") != "0")
+    return Response(json.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})

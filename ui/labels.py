@@ -1,0 +1,46 @@
+"""Words the pages and the live feed show about a run: headings and progress lines, written once."""
+
+from __future__ import annotations
+
+from core import data as D
+from core import models as M
+from core.events import DONE, FAILED, QUEUED, RUNNING, STOPPED
+
+READY = "ready"  # the Train page before its first run
+STATE_ICONS = {READY: "👉", QUEUED: "⏳", RUNNING: "🏃", DONE: "✅", STOPPED: "⏹️", FAILED: "❌"}
+
+
+def model_label(name: str) -> str:
+    return M.spec(name).label
+
+
+def describe(cfg) -> str:
+    """'Softmax regression on Digits 8x8 (embedded), lr 0.1, batch 256': a run's settings in a line."""
+    return f"{M.spec(cfg.model).short} on {D.info(cfg.dataset).title}, lr {cfg.lr:g}, batch {cfg.batch_size}"
+
+
+def heading_for(cfg, state: str) -> str:
+    return f"{STATE_ICONS[state]} {state.capitalize()}: {describe(cfg)}"
+
+
+def heading(s) -> str:
+    return heading_for(s.config, s.state)
+
+
+def progress_of(s) -> tuple[float, str] | None:
+    """A job's progress bar (fraction, text), or None before its first batch."""
+    b = s.last_batch
+    if b is None:
+        return None
+    text = (
+        f"epoch {b.epoch}/{s.config.epochs} · batch {b.batch}/{b.batches} · "
+        f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s"
+    )
+    if s.state == RUNNING:
+        text += f" · about {b.eta_s:.0f} s left"
+    return min(s.progress, 1.0), text
+
+
+def live_progress(s) -> tuple[float, str]:
+    """A running job's progress line from its start, so the charts below it do not move at the first batch."""
+    return progress_of(s) or (0.0, "Starting: loading the images and building the model…")

@@ -1,0 +1,26 @@
+"""The server's wiring, read top to bottom: what `streamlit run app.py` starts before any session, the routes it
+adds to Streamlit's own, and what it does on shutdown. app.py hands these to st.App."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from starlette.routing import Route
+
+from core.process import warm_up
+from ui import compat, feed, services
+
+
+def routes() -> list[Route]:
+    """Routes beside Streamlit's: the live feed a running job's view fetches every second."""
+    return [Route(feed.PATH, feed.live_feed)]
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """Start-up: leave Streamlit's pages-folder mode, warm torch up in the background while the first browser
+    connects. Shutdown: stop every job, so each run is stored as stopped, not left 'running'."""
+    compat.leave_pages_folder_mode()
+    warm_up()
+    yield None
+    services.shutdown()

@@ -1,0 +1,52 @@
+"""Widget state that outlives a page: Streamlit forgets a widget's value when its page is not drawn, so the
+Train page's settings are kept here and read back by Train, Race and Inside."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import TrainConfig
+
+# The Train page's widget key for each TrainConfig field it sets.
+FIELDS = {
+    "dataset": "w_dataset",
+    "model": "w_model",
+    "optimizer": "w_optimizer",
+    "lr": "w_lr",
+    "batch_size": "w_batch",
+    "epochs": "w_epochs",
+    "val_fraction": "w_val",
+    "train_subset": "w_subset",
+    "seed": "w_seed",
+}
+
+
+def keep(key: str, default) -> None:
+    """Give a widget key its kept value (or `default`) before the widget is drawn."""
+    store = st.session_state.setdefault("_kept", {})
+    if key not in st.session_state:
+        st.session_state[key] = store.get(key, default)
+
+
+def save_kept(*keys: str) -> None:
+    """Remember these widgets' current values for the next page that draws them."""
+    store = st.session_state.setdefault("_kept", {})
+    for key in keys:
+        store[key] = st.session_state[key]
+
+
+def set_kept(key: str, value) -> None:
+    """Set a widget's value from a callback (e.g. 'use digits instead'), kept across pages."""
+    st.session_state[key] = value
+    save_kept(key)
+
+
+def kept_config() -> TrainConfig:
+    """The TrainConfig the Train page is set to (its defaults for anything not set yet)."""
+    kept = st.session_state.get("_kept", {})
+    return TrainConfig(**{f: kept[k] for f, k in FIELDS.items() if k in kept})
+
+
+def config_from_widgets() -> TrainConfig:
+    """The TrainConfig the Train page's widgets hold right now (in a callback: as the click sent them)."""
+    return TrainConfig(**{field: st.session_state[key] for field, key in FIELDS.items()})
