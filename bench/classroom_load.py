@@ -13,6 +13,7 @@ Everything talks to a Streamlit server this script starts on 127.0.0.1. Reported
   * CPU oversubscription: the most threads of the server seen running at once, against the cores;
   * abandoned tabs: how long until every job of a closed tab is stopped, and memory afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,18 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
     return !!(el && el._fullData && el._fullData.length && el._fullData[0].x.length > 0); }"""
 # (dataset, model, optimizer, lr, batch, epochs, subset): small enough that a class finishes in minutes
-MIX = [("digits", "softmax", "sgd", 0.3, 64, 5, 0), ("fashion-mnist", "softmax", "sgd", 0.1, 256, 2, 10000),
-       ("digits", "cnn", "adam", 0.01, 64, 3, 0), ("fashion-mnist", "cnn", "adam", 0.01, 100, 1, 3000)]
-LABELS = {"digits": "Digits 8x8 (embedded)", "fashion-mnist": "Fashion-MNIST clothing",
-          "softmax": "Softmax regression (from scratch)", "cnn": "CNN (the seed LeNet)"}
+MIX = [
+    ("digits", "softmax", "sgd", 0.3, 64, 5, 0),
+    ("fashion-mnist", "softmax", "sgd", 0.1, 256, 2, 10000),
+    ("digits", "cnn", "adam", 0.01, 64, 3, 0),
+    ("fashion-mnist", "cnn", "adam", 0.01, 100, 1, 3000),
+]
+LABELS = {
+    "digits": "Digits 8x8 (embedded)",
+    "fashion-mnist": "Fashion-MNIST clothing",
+    "softmax": "Softmax regression (from scratch)",
+    "cnn": "CNN (the seed LeNet)",
+}
 
 
 class Monitor(threading.Thread):
@@ -159,21 +168,29 @@ def classroom(browser, url: str, n: int, mon: Monitor, db: Path) -> float:
     print(f"\n== {n} students on one server ==")
     print(f"runs by state: {states(db)} (queued visibly at Start: {queued_seen})")
     if first_point:
-        print(f"start -> first chart point, job started at once: p50 {statistics.median(first_point):.2f} s, "
-              f"max {max(first_point):.2f} s ({len(first_point)} students)")
+        print(
+            f"start -> first chart point, job started at once: p50 {statistics.median(first_point):.2f} s, "
+            f"max {max(first_point):.2f} s ({len(first_point)} students)"
+        )
     if waited:
-        print(f"start -> first chart point, after waiting in the queue: p50 {statistics.median(waited):.1f} s, "
-              f"max {max(waited):.1f} s ({len(waited)} students)")
-    print(f"page load while training (10 fresh tabs): p50 {statistics.median(loads):.2f} s, "
-          f"p95 {pct(loads, 95):.2f} s (target p95 < 2 s)")
-    print(f"server threads running at once: max {max(mon.running)}, p95 {pct(mon.running, 95):.0f} "
-          f"on {os.cpu_count()} cores")
+        print(
+            f"start -> first chart point, after waiting in the queue: p50 {statistics.median(waited):.1f} s, "
+            f"max {max(waited):.1f} s ({len(waited)} students)"
+        )
+    print(
+        f"page load while training (10 fresh tabs): p50 {statistics.median(loads):.2f} s, "
+        f"p95 {pct(loads, 95):.2f} s (target p95 < 2 s)"
+    )
+    print(
+        f"server threads running at once: max {max(mon.running)}, p95 {pct(mon.running, 95):.0f} "
+        f"on {os.cpu_count()} cores"
+    )
     return settled_mb
 
 
 def abandoned(browser, url: str, n: int, mon: Monitor, db: Path, grace: float, ttl: float, base_mb: float) -> None:
     contexts = []
-    for i in range(n):
+    for _ in range(n):
         ctx = browser.new_context()
         page = ctx.new_page()
         page.set_default_timeout(120_000)
@@ -216,8 +233,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="classroom-"))
     db = tmp / "runs.db"
     port = free_port()
-    env = {"RUNS_DB": str(db), "JOB_GRACE_S": str(args.grace), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL":
-           str(args.ttl)}
+    env = {
+        "RUNS_DB": str(db),
+        "JOB_GRACE_S": str(args.grace),
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.ttl),
+    }
     proc = start_server(port, env, tmp / "server.log")
     url = f"http://127.0.0.1:{port}"
     mon = Monitor(proc.pid)
@@ -237,11 +257,13 @@ def main() -> None:
             mon.start()
             after_mb = classroom(browser, url, args.students, mon, db)
             peak = max(mon.rss)
-            print(f"server memory: {start_mb:.0f} MB at start, {warm_mb:.0f} MB warmed up (datasets loaded, one "
-                  f"run of each kind), peak {peak:.0f} MB while the class trained "
-                  f"({(peak - warm_mb) / args.students:.1f} MB per student), {after_mb:.0f} MB once every run "
-                  f"ended with all {args.students} sessions still open: "
-                  f"{(after_mb - warm_mb) / args.students:.1f} MB per student session")
+            print(
+                f"server memory: {start_mb:.0f} MB at start, {warm_mb:.0f} MB warmed up (datasets loaded, one "
+                f"run of each kind), peak {peak:.0f} MB while the class trained "
+                f"({(peak - warm_mb) / args.students:.1f} MB per student), {after_mb:.0f} MB once every run "
+                f"ended with all {args.students} sessions still open: "
+                f"{(after_mb - warm_mb) / args.students:.1f} MB per student session"
+            )
             if not args.skip_abandon:
                 abandoned(browser, url, args.students, mon, db, args.grace, args.ttl, warm_mb)
             browser.close()

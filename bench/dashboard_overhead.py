@@ -20,6 +20,7 @@
    choice and which the dashboard itself.
 3. First point: time from the Start click until the loss chart holds a point. Target: under 1 s on digits.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
 # name -> (CLI flags, how the Train page is set to the same config)
 RUNS = {
-    "digits softmax, batch 16, 12 epochs": (["--dataset", "digits", "--batch-size", "16", "--epochs", "12"],
-                                            {"numbers": {"Batch size": 16, "Epochs": 12}}),
+    "digits softmax, batch 16, 12 epochs": (
+        ["--dataset", "digits", "--batch-size", "16", "--epochs", "12"],
+        {"numbers": {"Batch size": 16, "Epochs": 12}},
+    ),
     "d2l-softmax (Fashion-MNIST, 10 epochs)": (["--preset", "d2l-softmax"], {"recipe": "d2l-softmax"}),
 }
 CNN_RUN = {"seed-cnn (Fashion-MNIST CNN, 2 epochs)": (["--preset", "seed-cnn"], {"recipe": "seed-cnn"})}
@@ -62,8 +65,9 @@ def job_threads(flags: list[str]) -> int:
 def headless(flags: list[str], threads: int | None = None) -> float:
     """Mean training seconds per epoch of the CLI in a fresh process (torch's default threads, or `threads`)."""
     extra = ["--threads", str(threads)] if threads else []
-    out = subprocess.run([*PIN, sys.executable, "-m", "core.train", *flags, *extra], cwd=ROOT, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [*PIN, sys.executable, "-m", "core.train", *flags, *extra], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     return statistics.mean(json.loads(line)["epoch_s"] for line in out.splitlines() if '"epoch"' in line)
 
 
@@ -94,8 +98,11 @@ def set_up(page, how: dict) -> None:
     # then until the page has finished redrawing for the new settings (the CNN's time estimate takes ~3 s on
     # 2 cores the first time), as a student presses Start on a settled page: a click during that run waits
     # for it, and the job would start under the run's "Running" animation
-    page.wait_for_function("""() => !document.querySelector('[data-testid^="stStatusWidgetRunning"]')
-                                   && !document.querySelector('[data-stale="true"]')""", polling=100)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid^="stStatusWidgetRunning"]')
+                                   && !document.querySelector('[data-stale="true"]')""",
+        polling=100,
+    )
     page.wait_for_timeout(500)
 
 
@@ -160,8 +167,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cnn", action="store_true", help="also the seed CNN (about 3 min more on 2 cores)")
     ap.add_argument("--only", default="", help="only the runs whose name starts with this (e.g. seed-cnn)")
-    ap.add_argument("--browser-elsewhere", action="store_true",
-                    help="pin chromium to the last core, the server and the headless run to the others")
+    ap.add_argument(
+        "--browser-elsewhere",
+        action="store_true",
+        help="pin chromium to the last core, the server and the headless run to the others",
+    )
     args = ap.parse_args()
     where = "server and chromium on this machine"
     if args.browser_elsewhere:
@@ -173,12 +183,12 @@ def main() -> None:
 
     from tests.e2e.conftest import CHROMIUM, FLAGS
 
-    runs = {name: run for name, run in {**RUNS, **(CNN_RUN if args.cnn else {})}.items()
-            if name.startswith(args.only)}
+    runs = {name: run for name, run in {**RUNS, **(CNN_RUN if args.cnn else {})}.items() if name.startswith(args.only)}
     if not runs:
         ap.error(f"no run named {args.only!r}...; the runs are: {', '.join({**RUNS, **CNN_RUN})}")
-    print(f"{os.cpu_count()} cores; {where}; Train page redrawing every second; "
-          f"median of {args.repeats} runs per mode\n")
+    print(
+        f"{os.cpu_count()} cores; {where}; Train page redrawing every second; median of {args.repeats} runs per mode\n"
+    )
     print(f"{'run':40} {'headless s/epoch':>17} {'dashboard s/epoch':>18} {'overhead':>9}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -198,20 +208,28 @@ def main() -> None:
             # each dashboard run next to the headless run just before it: drifts of the machine over minutes
             # cancel out of these ratios, and their spread shows how far one pair can be trusted
             pairs = sorted(100 * (b / a - 1) for a, b in zip(h, d))
-            print(f"{name:40} {hm:17.3f} {dm:18.3f} {100 * (dm / hm - 1):+8.1f}%  (target <= +10 %)\n"
-                  f"{'':40} paired: median {statistics.median(pairs):+.1f} %, each "
-                  f"{', '.join(f'{x:+.0f}' for x in pairs)} %", flush=True)
+            print(
+                f"{name:40} {hm:17.3f} {dm:18.3f} {100 * (dm / hm - 1):+8.1f}%  (target <= +10 %)\n"
+                f"{'':40} paired: median {statistics.median(pairs):+.1f} %, each "
+                f"{', '.join(f'{x:+.0f}' for x in pairs)} %",
+                flush=True,
+            )
             if same:
                 h1m = statistics.median(h1)
                 pairs1 = sorted(100 * (b / a - 1) for a, b in zip(h1, d))
-                print(f"{'':40} headless on {same} thread(s) as in the dashboard: {h1m:.3f} s/epoch "
-                      f"({100 * (h1m / hm - 1):+.1f} % against the default); the dashboard against it: "
-                      f"{100 * (dm / h1m - 1):+.1f} %, paired median {statistics.median(pairs1):+.1f} %, each "
-                      f"{', '.join(f'{x:+.0f}' for x in pairs1)} %", flush=True)
+                print(
+                    f"{'':40} headless on {same} thread(s) as in the dashboard: {h1m:.3f} s/epoch "
+                    f"({100 * (h1m / hm - 1):+.1f} % against the default); the dashboard against it: "
+                    f"{100 * (dm / h1m - 1):+.1f} %, paired median {statistics.median(pairs1):+.1f} %, each "
+                    f"{', '.join(f'{x:+.0f}' for x in pairs1)} %",
+                    flush=True,
+                )
         lat = first_point_latency(browser)
         browser.close()
-    print(f"\nfirst chart point after Start (digits, chromium): "
-          f"{', '.join(f'{x:.2f}' for x in lat)} s; median {statistics.median(lat):.2f} s (target < 1 s)")
+    print(
+        f"\nfirst chart point after Start (digits, chromium): "
+        f"{', '.join(f'{x:.2f}' for x in lat)} s; median {statistics.median(lat):.2f} s (target < 1 s)"
+    )
 
 
 if __name__ == "__main__":

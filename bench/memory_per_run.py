@@ -9,6 +9,7 @@ file-backed pages (torch's and oneDNN's code, mapped from the shared libraries a
 The first CNN or Adam run of a process pays a one-time cost; the classroom bench therefore measures
 per-session memory against a server that has already trained each kind of run once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,12 @@ def main() -> None:
 
     D.load("digits")
     mgr = JobManager(cap=1)
-    kinds = {"digits CNN, Adam, 3 epochs": TrainConfig(dataset="digits", model="cnn", optimizer="adam", lr=0.01,
-                                                       batch_size=64, epochs=3),
-             "digits softmax, SGD, 5 epochs": TrainConfig(dataset="digits", batch_size=64, epochs=5)}
+    kinds = {
+        "digits CNN, Adam, 3 epochs": TrainConfig(
+            dataset="digits", model="cnn", optimizer="adam", lr=0.01, batch_size=64, epochs=3
+        ),
+        "digits softmax, SGD, 5 epochs": TrainConfig(dataset="digits", batch_size=64, epochs=5),
+    }
     print(f"{'run':34} {'RSS MB':>8} {'anon MB':>8} {'file MB':>8}   (growth from the previous line)")
     prev = rss()
     print(f"{'process with digits loaded':34} {prev['VmRSS']:8.1f} {prev['RssAnon']:8.1f} {prev['RssFile']:8.1f}")

@@ -17,6 +17,7 @@ Like is compared with like: one epoch = training plus the per-epoch test-set eva
 (d2l's train_ch3 evaluates every epoch, core.train does too). Training-only figures are printed as well.
 This is a benchmark, not a test: it asserts nothing, it prints the ratios next to their targets.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,6 +61,7 @@ warnings.filterwarnings("ignore", message="Converting a tensor with requires_gra
 @dataclass
 class Timing:
     """Per-epoch seconds of one side: wall (training + test evaluation) and training only."""
+
     epoch_s: list[float]  # training + per-epoch test evaluation
     train_s: list[float]  # training only
     test_acc: float
@@ -229,11 +231,17 @@ def seed_cnn(train_set, test_set, epochs: int) -> Timing:
     """The seed's LeNet-like CNN with Adam: a plain train loop, then test accuracy once per epoch."""
     torch.manual_seed(0)
     network = nn.Sequential(
-        nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(in_channels=6, out_channels=12, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(in_features=12 * 4 * 4, out_features=120), nn.ReLU(),
-        nn.Linear(in_features=120, out_features=60), nn.ReLU(),
+        nn.Linear(in_features=12 * 4 * 4, out_features=120),
+        nn.ReLU(),
+        nn.Linear(in_features=120, out_features=60),
+        nn.ReLU(),
         nn.Linear(in_features=60, out_features=10),
     )
     # num_workers=0 (the DataLoader default): the seed tutorial's loader passes only batch_size and
@@ -312,11 +320,14 @@ def print_table(title: str, results: dict[str, dict[str, Timing]], key: str, wit
 
 
 def report(results: dict[str, dict[str, Timing]], machine: dict, epochs: int) -> None:
-    print(f"\nmachine: {machine['cores']} cores, torch {machine['torch']}, torchvision "
-          f"{machine['torchvision']}, {machine['threads']} torch threads, python {machine['python']}")
+    print(
+        f"\nmachine: {machine['cores']} cores, torch {machine['torch']}, torchvision "
+        f"{machine['torchvision']}, {machine['threads']} torch threads, python {machine['python']}"
+    )
     print(f"mean over {epochs} epoch(s) per side, Fashion-MNIST, CPU")
-    print_table("Per epoch, training + per-epoch test evaluation (like with like):", results,
-                "mean_epoch_s", with_targets=True)
+    print_table(
+        "Per epoch, training + per-epoch test evaluation (like with like):", results, "mean_epoch_s", with_targets=True
+    )
     print_table("Per epoch, training only:", results, "mean_train_s", with_targets=False)
     print("\nTest accuracy after the run:")
     for model, sides in results.items():
@@ -330,11 +341,15 @@ def report(results: dict[str, dict[str, Timing]], machine: dict, epochs: int) ->
 def report_noise(probes: list[float]) -> None:
     """Print the speed probes taken before each side; warn when they disagree."""
     spread = max(probes) / min(probes)
-    print("\nspeed probe before each side, then at the end (ms, lower is faster): "
-          + ", ".join(f"{p:.3f}" for p in probes))
+    print(
+        "\nspeed probe before each side, then at the end (ms, lower is faster): "
+        + ", ".join(f"{p:.3f}" for p in probes)
+    )
     if spread > NOISY:
-        print(f"WARNING: probes differ {spread:.1f}x: the CPU was shared or throttled during the run; "
-              f"rerun on a quiet machine before trusting the ratios.")
+        print(
+            f"WARNING: probes differ {spread:.1f}x: the CPU was shared or throttled during the run; "
+            f"rerun on a quiet machine before trusting the ratios."
+        )
     else:
         print(f"probes agree within {spread:.2f}x: the machine's speed looked steady.")
 
@@ -358,12 +373,20 @@ def to_json(results: dict[str, dict[str, Timing]], machine: dict, epochs: int) -
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Seed tutorials' pipeline vs core.train, seconds per epoch.")
-    p.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data",
-                   help="folder holding fashion-mnist/*.gz (default: ../shared/data from the repo root)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=REPO.parent / "shared" / "data",
+        help="folder holding fashion-mnist/*.gz (default: ../shared/data from the repo root)",
+    )
     p.add_argument("--epochs", type=int, default=2, help="epochs per side and model (default 2)")
     p.add_argument("--models", default="softmax,cnn", help="comma-separated: softmax,cnn")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch.set_num_threads for both sides (default: torch's default, all cores)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads for both sides (default: torch's default, all cores)",
+    )
     p.add_argument("--json", action="store_true", help="also print a final JSON object")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -376,8 +399,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def machine_info() -> dict:
-    return {"cores": os.cpu_count(), "torch": torch.__version__, "torchvision": torchvision.__version__,
-            "threads": torch.get_num_threads(), "python": platform.python_version()}
+    return {
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
 """Shared fixtures. Real-data tests read $DATA_DIR; in CI (CI=true) a missing dataset fails instead of skipping."""
+
 import os
 import sys
 import tempfile
@@ -43,7 +44,7 @@ def real_mnist():
 
 
 def live_views(at) -> dict[str, dict]:
-    """The live views (pages.common.live_view) an AppTest rendered: element key -> the data the browser
+    """The live views (ui.live_view.live_view) an AppTest rendered: element key -> the data the browser
     receives, with each figure parsed (name -> plotly figure)."""
     import json
 

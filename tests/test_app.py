@@ -1,11 +1,12 @@
 """AppTest: every page renders on digits; a run started from the Train page finishes and fills Results."""
+
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import default_manager
 from tests.conftest import ROOT, live_charts, live_views, plotly_array
+from ui.services import manager as default_manager
 
 
 def app():
@@ -34,8 +35,18 @@ def no_errors(at):
     return at
 
 
-@pytest.mark.parametrize("page", ["pages/train.py", "pages/data.py", "pages/results.py", "pages/inside.py",
-                                  "pages/compare.py", "pages/race.py", "pages/board.py"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "pages/train.py",
+        "pages/data.py",
+        "pages/results.py",
+        "pages/inside.py",
+        "pages/compare.py",
+        "pages/race.py",
+        "pages/board.py",
+    ],
+)
 def test_every_page_renders_without_exception(page):
     at = app()
     no_errors(at.switch_page(page).run())
@@ -122,8 +133,12 @@ def test_controls_survive_a_page_switch():
 def test_missing_dataset_offers_digits(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setattr("core.data.SYSTEM_DIRS", {})
-    monkeypatch.setattr("core.data.download", lambda name, root=None, **k: (_ for _ in ()).throw(
-        __import__("core.data").data.DatasetMissing(__import__("core.data").data.missing_message(name, root))))
+    monkeypatch.setattr(
+        "core.data.download",
+        lambda name, root=None, **k: (_ for _ in ()).throw(
+            __import__("core.data").data.DatasetMissing(__import__("core.data").data.missing_message(name, root))
+        ),
+    )
     at = app().switch_page("pages/data.py").run()
     at.selectbox(key="w_dataset").select("fashion-mnist").run()
     assert "train-images-idx3-ubyte" in at.error[0].value

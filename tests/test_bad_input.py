@@ -1,4 +1,5 @@
 """Every bad input ends in a clear message and a working app (AppTest, CLI, jobs)."""
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -49,20 +50,43 @@ def test_validation_fraction_bounds_and_a_tiny_subset_work_in_the_app():
     assert "1 training images" in at.caption[0].value or "1 training" in " ".join(c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("args", [
-    ["--lr", "1e-5"], ["--lr", "10"], ["--batch-size", "1"], ["--batch-size", "4096"], ["--epochs", "1"],
-    ["--epochs", "100"], ["--val-fraction", "0"], ["--val-fraction", "0.9"], ["--train-subset", "0"],
-    ["--train-subset", "60000"], ["--seed", "0"], ["--seed", str(2**31 - 1)],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--lr", "1e-5"],
+        ["--lr", "10"],
+        ["--batch-size", "1"],
+        ["--batch-size", "4096"],
+        ["--epochs", "1"],
+        ["--epochs", "100"],
+        ["--val-fraction", "0"],
+        ["--val-fraction", "0.9"],
+        ["--train-subset", "0"],
+        ["--train-subset", "60000"],
+        ["--seed", "0"],
+        ["--seed", str(2**31 - 1)],
+    ],
+)
 def test_cli_accepts_every_bound(args):
     assert config_from_args(args).errors() == []
 
 
-@pytest.mark.parametrize("args", [
-    ["--lr", "0"], ["--lr", "11"], ["--lr", "nan"], ["--batch-size", "4097"], ["--epochs", "0"],
-    ["--val-fraction", "-0.1"], ["--val-fraction", "1"], ["--train-subset", "-1"], ["--seed", "-1"],
-    ["--hidden", "2"], ["--epochs", "1.5"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--lr", "0"],
+        ["--lr", "11"],
+        ["--lr", "nan"],
+        ["--batch-size", "4097"],
+        ["--epochs", "0"],
+        ["--val-fraction", "-0.1"],
+        ["--val-fraction", "1"],
+        ["--train-subset", "-1"],
+        ["--seed", "-1"],
+        ["--hidden", "2"],
+        ["--epochs", "1.5"],
+    ],
+)
 def test_cli_refuses_beyond_every_bound_with_exit_2(args, capsys):
     with pytest.raises(SystemExit) as e:
         config_from_args(args)
@@ -71,12 +95,15 @@ def test_cli_refuses_beyond_every_bound_with_exit_2(args, capsys):
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("cfg", [
-    TrainConfig(val_fraction=0.9, epochs=2),
-    TrainConfig(train_subset=1, epochs=2),
-    TrainConfig(batch_size=4096, epochs=2),
-    TrainConfig(val_fraction=0.9, train_subset=1, batch_size=1, epochs=1),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TrainConfig(val_fraction=0.9, epochs=2),
+        TrainConfig(train_subset=1, epochs=2),
+        TrainConfig(batch_size=4096, epochs=2),
+        TrainConfig(val_fraction=0.9, train_subset=1, batch_size=1, epochs=1),
+    ],
+)
 def test_edge_configurations_train_to_the_end(cfg):
     last = list(train(cfg))[-1]
     assert isinstance(last, Done), last

@@ -14,10 +14,12 @@ def _tiny_set(folder: Path, n_train=20, n_test=10, size=28, gz=True, seed=0):
     """Write four IDX files with a known pattern; return the arrays."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    arrays = [rng.integers(0, 256, (n_train, size, size), dtype=np.uint8),
-              rng.integers(0, 10, n_train, dtype=np.uint8),
-              rng.integers(0, 256, (n_test, size, size), dtype=np.uint8),
-              rng.integers(0, 10, n_test, dtype=np.uint8)]
+    arrays = [
+        rng.integers(0, 256, (n_train, size, size), dtype=np.uint8),
+        rng.integers(0, 10, n_train, dtype=np.uint8),
+        rng.integers(0, 256, (n_test, size, size), dtype=np.uint8),
+        rng.integers(0, 10, n_test, dtype=np.uint8),
+    ]
     for stem, a in zip(D.IDX_FILES, arrays):
         D.write_idx(folder / (stem + (".gz" if gz else "")), a)
     return arrays
@@ -165,8 +167,7 @@ def test_download_through_torchvision_from_a_local_mirror(tmp_path):
 
     served = tmp_path / "mirror"
     arrays = _tiny_set(served, gz=True, seed=7)
-    resources = [(f"{stem}.gz", hashlib.md5((served / f"{stem}.gz").read_bytes()).hexdigest())
-                 for stem in D.IDX_FILES]
+    resources = [(f"{stem}.gz", hashlib.md5((served / f"{stem}.gz").read_bytes()).hexdigest()) for stem in D.IDX_FILES]
     server = _serve(served)
     try:
         root = tmp_path / "data"

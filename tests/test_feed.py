@@ -1,13 +1,14 @@
 """The live feed a running job's view fetches every second (pages/feed.py), called as the server calls it."""
+
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from core.config import TrainConfig
-from core.jobs import default_manager
-from pages import feed
 from tests.conftest import plotly_array
+from ui import feed
+from ui.services import manager as default_manager
 
 
 def get(job_id: str, **query):

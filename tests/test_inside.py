@@ -1,4 +1,5 @@
 """Inside the model: the pictures are the real tensors, the table matches the forward pass, uploads are safe."""
+
 import io
 import json
 
@@ -10,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import models as M
 from core import plots
-from core.jobs import default_manager
 from tests.conftest import ROOT, plotly_array
+from ui.services import manager as default_manager
 
 
 def test_templates_are_the_real_W():
@@ -31,7 +32,7 @@ def test_filter_grid_holds_the_real_conv1_weights():
     fig = plots.tile_grid(w1, 6)
     z = np.asarray(fig.data[0].z, dtype=float)
     assert z.shape == (5, 6 * 6 - 1)
-    np.testing.assert_allclose(z[:, 6 * 2:6 * 2 + 5], w1[2])  # filter 2, after two 5-wide tiles + gaps
+    np.testing.assert_allclose(z[:, 6 * 2 : 6 * 2 + 5], w1[2])  # filter 2, after two 5-wide tiles + gaps
     assert np.isnan(z[:, 5]).all()  # the gap column
 
 
@@ -97,6 +98,7 @@ def _png(draw=True):
 def test_upload_flow_in_the_page(monkeypatch):
     """The page's upload branch, fed through prepare(): steps shown for a drawing, messages for bad files."""
     from core.preprocess import ImageError, prepare
+
     ok = prepare(_png(), 8)
     assert [s for s, _ in ok.steps][-1] == "scaled to 0–1" and ok.array.shape == (8, 8)
     for bad, needle in ((b"", "empty"), (b"GIF89a garbage", "not an image"), (_png(draw=False), "blank")):

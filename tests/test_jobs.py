@@ -5,6 +5,7 @@ import pytest
 
 import core.jobs as J
 from core.config import TrainConfig
+from core.process import settle_heap
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
 SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to stop or queue behind
@@ -65,8 +66,8 @@ def test_a_queued_job_can_be_cancelled():
 def test_a_crashing_job_fails_alone(monkeypatch):
     real_train = J.train
 
-    def flaky(cfg, stop=None):
-        for i, event in enumerate(real_train(cfg, stop)):
+    def flaky(cfg, stop=None, **kw):
+        for i, event in enumerate(real_train(cfg, stop, **kw)):
             if cfg.seed == 666 and i == 5:
                 raise RuntimeError("disk on fire")
             yield event
@@ -151,8 +152,10 @@ def test_a_job_trains_with_the_threads_it_was_given():
     import torch
 
     seen = []
-    job = J.TrainingJob(TrainConfig(dataset="digits", epochs=1, train_subset=64),
-                        listeners=(lambda j, e: seen.append(torch.get_num_threads()),))
+    job = J.TrainingJob(
+        TrainConfig(dataset="digits", epochs=1, train_subset=64),
+        listeners=(lambda j, e: seen.append(torch.get_num_threads()),),
+    )
     job.start(threads=1)
     assert job.wait(60)
     assert seen and set(seen) == {1}
@@ -164,7 +167,7 @@ def test_settle_heap_freezes_the_warm_heap_and_shortens_the_switch_interval():
 
     before = sys.getswitchinterval()
     try:
-        J.settle_heap()
+        settle_heap()
         assert gc.get_freeze_count() > 1000
         assert sys.getswitchinterval() == pytest.approx(0.0005)
     finally:

@@ -5,8 +5,10 @@ from torch.testing import assert_close
 
 from core import models as M
 
-EXTREMES = [torch.randn(16, 10, generator=torch.Generator().manual_seed(0)) * 3,
-            torch.tensor([[1e4, -1e4, 0.0] + [0.0] * 7, [-1e4] * 9 + [1e4], [1e4] * 10, [-1e4] * 10])]
+EXTREMES = [
+    torch.randn(16, 10, generator=torch.Generator().manual_seed(0)) * 3,
+    torch.tensor([[1e4, -1e4, 0.0] + [0.0] * 7, [-1e4] * 9 + [1e4], [1e4] * 10, [-1e4] * 10]),
+]
 
 
 @pytest.mark.parametrize("O", EXTREMES)

@@ -1,4 +1,5 @@
 """The live charts' figures: what a student sees while a run trains, and what keeps each redraw cheap."""
+
 import numpy as np
 
 from core import plots
@@ -37,12 +38,15 @@ def test_live_specs_are_valid_plotly_figures_sent_as_they_are():
 
     import plotly.graph_objects as go
 
-    from pages.feed import figure_json
+    from ui.feed import figure_json
 
     rows = [{"epoch": e, "train_loss": 1 / e, "train_acc": 0.5, "val_acc": 0.4, "test_acc": None} for e in (1, 2)]
-    for spec in (plots.batch_loss_spec(np.arange(3000), np.random.rand(3000), 300, total_epochs=10),
-                 plots.batch_loss_spec([], [], 1, smooth=False), plots.epoch_curves_spec(rows, 5),
-                 plots.epoch_curves_spec([], None)):
+    for spec in (
+        plots.batch_loss_spec(np.arange(3000), np.random.rand(3000), 300, total_epochs=10),
+        plots.batch_loss_spec([], [], 1, smooth=False),
+        plots.epoch_curves_spec(rows, 5),
+        plots.epoch_curves_spec([], None),
+    ):
         fig = go.Figure(spec["data"], spec["layout"])  # raises on any property plotly does not know
         sent = json.loads(figure_json(spec))
         assert sent["data"] == json.loads(fig.to_json())["data"]

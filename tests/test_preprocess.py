@@ -1,6 +1,6 @@
 import io
-import zlib
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -53,11 +53,14 @@ def test_transparent_png_is_ink_on_paper():
     assert out.inverted and out.array.max() == 1.0
 
 
-@pytest.mark.parametrize("data,needle", [
-    (b"", "empty"),
-    (b"hello, this is a text file\n" * 10, "not an image"),
-    (b"%PDF-1.4 not a picture", "not an image"),
-])
+@pytest.mark.parametrize(
+    "data,needle",
+    [
+        (b"", "empty"),
+        (b"hello, this is a text file\n" * 10, "not an image"),
+        (b"%PDF-1.4 not a picture", "not an image"),
+    ],
+)
 def test_bad_uploads_get_a_message(data, needle):
     with pytest.raises(P.ImageError, match=needle):
         P.prepare(data, 28)
@@ -79,12 +82,18 @@ def test_one_pixel_and_blank_images():
 
 def _bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG file whose header claims width x height: a decompression bomb's shape."""
+
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
     row = b"\x00" + b"\x00" * (width // 8 + 1)
     body = zlib.compress(row * 10)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", body)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_is_refused_before_decoding():

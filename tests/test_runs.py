@@ -1,5 +1,7 @@
 """The run store and checkpoints: durable, concurrent, crash-safe, and closed to hostile files."""
+
 import io
+import json
 import os
 import pickle
 import signal
@@ -36,7 +38,8 @@ def test_round_trip_through_a_job(tmp_path):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
+    assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []
     store.delete(job.id)
@@ -51,8 +54,13 @@ def test_epochs_are_written_as_the_run_progresses(tmp_path):
     def listener(job, event):
         store.record(job, event)
         if isinstance(event, EpochEnd):
-            seen.append((event.epoch, len(RunStore(tmp_path / "runs.db").epochs(job.id)),
-                         RunStore(tmp_path / "runs.db").get(job.id)["state"]))
+            seen.append(
+                (
+                    event.epoch,
+                    len(RunStore(tmp_path / "runs.db").epochs(job.id)),
+                    RunStore(tmp_path / "runs.db").get(job.id)["state"],
+                )
+            )
 
     mgr = JobManager(listeners=(listener,))
     assert mgr.submit(CFG).wait(60)
@@ -90,13 +98,15 @@ def test_kill_9_mid_run_then_reopen_marks_it_interrupted(tmp_path):
     done_job = mgr.submit(CFG)
     assert done_job.wait(60)
     mgr.close()
-    script = ("import sys, time; sys.path.insert(0, '.')\n"
-              "from core.config import TrainConfig\nfrom core.jobs import JobManager\nfrom core.runs import RunStore\n"
-              f"store = RunStore({str(db)!r})\n"
-              "mgr = JobManager(listeners=(store.record,))\n"
-              "job = mgr.submit(TrainConfig(dataset='digits', batch_size=1, epochs=50))\n"
-              "print(job.id, flush=True)\n"
-              "time.sleep(600)\n")
+    script = (
+        "import sys, time; sys.path.insert(0, '.')\n"
+        "from core.config import TrainConfig\nfrom core.jobs import JobManager\nfrom core.runs import RunStore\n"
+        f"store = RunStore({str(db)!r})\n"
+        "mgr = JobManager(listeners=(store.record,))\n"
+        "job = mgr.submit(TrainConfig(dataset='digits', batch_size=1, epochs=50))\n"
+        "print(job.id, flush=True)\n"
+        "time.sleep(600)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     run_id = proc.stdout.readline().strip()
     deadline = time.time() + 60
@@ -177,3 +187,37 @@ def test_newer_schema_is_refused_clearly(tmp_path):
     store._write("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(RuntimeError, match="newer release"):
         RunStore(tmp_path / "runs.db")
+
+
+def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):
+    """A store written before runs recorded their thread count opens, gains the column and keeps every run."""
+    import sqlite3
+
+    path = tmp_path / "runs.db"
+    old = _SCHEMA_1
+    conn = sqlite3.connect(path)
+    conn.executescript(old)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.execute(
+        "INSERT INTO runs (id, config, state, started_at, test_acc) VALUES ('old-run', ?, 'done', 1.0, 0.9)",
+        (json.dumps(CFG.to_dict()),),
+    )
+    conn.commit()
+    conn.close()
+    store = RunStore(path)
+    assert store.schema_version() == 2
+    run = store.get("old-run")
+    assert run["test_acc"] == 0.9 and run["threads"] is None
+    store.start("new-run", CFG, "ada", threads=2)
+    assert store.get("new-run")["threads"] == 2
+
+
+_SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (id TEXT PRIMARY KEY, nickname TEXT NOT NULL DEFAULT '', config TEXT NOT NULL,
+    state TEXT NOT NULL, message TEXT, started_at REAL NOT NULL, ended_at REAL, owner_pid INTEGER, test_acc REAL,
+    test_loss REAL, train_s_per_epoch REAL, confusion TEXT, checkpoint TEXT);
+CREATE TABLE epochs (run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+    train_loss REAL, train_acc REAL, val_loss REAL, val_acc REAL, test_loss REAL, test_acc REAL,
+    epoch_s REAL, elapsed_s REAL, PRIMARY KEY (run_id, epoch));
+"""

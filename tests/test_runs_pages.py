@@ -3,9 +3,10 @@
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
-from core.jobs import JobManager, default_manager
-from core.runs import default_store
+from core.jobs import JobManager
 from tests.conftest import ROOT, live_charts
+from ui.services import manager as default_manager
+from ui.services import store as default_store
 
 
 def app():
@@ -82,7 +83,8 @@ def test_board_lists_everyones_runs_and_has_a_presenter_view():
 
 def test_a_loaded_checkpoint_shows_on_results_and_inside_with_the_same_accuracy():
     from core import data as D
-    from core.runs import checkpoint_bytes, load_checkpoint, snapshot_from_checkpoint
+    from core.runs import checkpoint_bytes, load_checkpoint
+    from ui.loading import snapshot_from_checkpoint
 
     at = app()
     job = train_from_page(at, 0.3)
@@ -91,8 +93,7 @@ def test_a_loaded_checkpoint_shows_on_results_and_inside_with_the_same_accuracy(
     done = job.snapshot().done
     blob = checkpoint_bytes(job.config.to_dict(), done.weights, done.test_acc)  # what the button serves
     fresh = app()  # another student's session uploads it
-    fresh.session_state["loaded_snapshot"] = snapshot_from_checkpoint(load_checkpoint(blob), D.load("digits"),
-                                                                      "ada.pt")
+    fresh.session_state["loaded_snapshot"] = snapshot_from_checkpoint(load_checkpoint(blob), D.load("digits"), "ada.pt")
     fresh.switch_page("pages/results.py").run()
     assert not fresh.exception
     assert fresh.metric[0].value == f"{done.test_acc:.1%}"

@@ -65,6 +65,7 @@ def test_diverging_run_fails_with_a_learning_rate_message():
 
 def test_divergence_rule():
     from core.train import diverged
+
     assert diverged(float("nan")) and diverged(float("inf")) and diverged(1e4)
     assert not diverged(2.3) and not diverged(150.0)
 
@@ -77,8 +78,12 @@ def test_bad_config_is_a_failed_event_not_an_exception():
 def test_missing_dataset_is_a_failed_event(tmp_path, monkeypatch):
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.setattr("core.data.SYSTEM_DIRS", {})
-    monkeypatch.setattr("core.data.download", lambda *a, **k: (_ for _ in ()).throw(
-        __import__("core.data").data.DatasetMissing("offline: put the four files in place")))
+    monkeypatch.setattr(
+        "core.data.download",
+        lambda *a, **k: (_ for _ in ()).throw(
+            __import__("core.data").data.DatasetMissing("offline: put the four files in place")
+        ),
+    )
     last = list(train(FAST.with_(dataset="mnist")))[-1]
     assert isinstance(last, Failed) and "four files" in last.message
 
@@ -103,7 +108,13 @@ def test_batch_size_larger_than_dataset_is_one_batch():
 def test_presets_are_the_seed_recipes():
     d2l = PRESETS["d2l-softmax"]
     assert (d2l.dataset, d2l.model, d2l.optimizer, d2l.lr, d2l.batch_size, d2l.epochs) == (
-        "fashion-mnist", "softmax", "sgd", 0.1, 256, 10)
+        "fashion-mnist",
+        "softmax",
+        "sgd",
+        0.1,
+        256,
+        10,
+    )
     cnn = PRESETS["seed-cnn"]
     assert (cnn.model, cnn.optimizer, cnn.lr, cnn.batch_size, cnn.epochs) == ("cnn", "adam", 0.01, 100, 2)
     lr = PRESETS["mnist-logreg"]
@@ -112,13 +123,29 @@ def test_presets_are_the_seed_recipes():
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "core.train", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_cli_prints_json_per_epoch_and_final():
-    r = _cli("--dataset", "digits", "--model", "softmax", "--lr", "0.5", "--batch-size", "64", "--epochs", "2",
-             "--optimizer", "sgd", "--seed", "3", "--json")
+    r = _cli(
+        "--dataset",
+        "digits",
+        "--model",
+        "softmax",
+        "--lr",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "sgd",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     assert [x.get("epoch") for x in lines[:2]] == [1, 2]
@@ -126,17 +153,20 @@ def test_cli_prints_json_per_epoch_and_final():
     assert lines[-1]["config"]["seed"] == 3
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--lr", "-1"], "lr must be between"),
-    (["--lr", "abc"], "invalid float value"),
-    (["--batch-size", "0"], "batch_size must be between"),
-    (["--epochs", "1000"], "epochs must be between"),
-    (["--val-fraction", "0.95"], "val_fraction must be between"),
-    (["--model", "resnet"], "invalid choice"),
-    (["--preset", "nope"], "invalid choice"),
-    (["--bogus"], "unrecognized arguments"),
-    (["--threads", "0"], "threads must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--lr", "-1"], "lr must be between"),
+        (["--lr", "abc"], "invalid float value"),
+        (["--batch-size", "0"], "batch_size must be between"),
+        (["--epochs", "1000"], "epochs must be between"),
+        (["--val-fraction", "0.95"], "val_fraction must be between"),
+        (["--model", "resnet"], "invalid choice"),
+        (["--preset", "nope"], "invalid choice"),
+        (["--bogus"], "unrecognized arguments"),
+        (["--threads", "0"], "threads must be at least 1"),
+    ],
+)
 def test_cli_bad_argument_is_one_line_and_exit_2(args, needle):
     r = _cli(*args)
     assert r.returncode == 2
@@ -162,16 +192,18 @@ def test_cli_threads_sets_torchs_thread_count(monkeypatch):
 
 
 def test_warm_up_imports_torchs_optimizer_machinery_once_in_the_background_after_the_first_page():
-    code = ("import json, sys, time\n"
-            "from core.warm import page_drawn, warm_up\n"
-            "before = 'torch._dynamo' in sys.modules\n"
-            "t = warm_up()\n"
-            "time.sleep(3)\n"
-            "waits = 'torch._dynamo' not in sys.modules and t.is_alive()\n"  # torch imported, then it waits
-            "page_drawn()\n"
-            "t.join(300)\n"
-            "print(json.dumps([before, t.daemon, 'torch' in sys.modules, waits, 'torch._dynamo' in sys.modules,\n"
-            "                  warm_up() is None]))\n")
+    code = (
+        "import json, sys, time\n"
+        "from core.process import page_drawn, warm_up\n"
+        "before = 'torch._dynamo' in sys.modules\n"
+        "t = warm_up()\n"
+        "time.sleep(3)\n"
+        "waits = 'torch._dynamo' not in sys.modules and t.is_alive()\n"  # torch imported, then it waits
+        "page_drawn()\n"
+        "t.join(300)\n"
+        "print(json.dumps([before, t.daemon, 'torch' in sys.modules, waits, 'torch._dynamo' in sys.modules,\n"
+        "                  warm_up() is None]))\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [False, True, True, True, True, True]

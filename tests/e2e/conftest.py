@@ -2,6 +2,7 @@
 
 Outside CI a missing chromium skips these tests; under CI=true it fails them.
 """
+
 import os
 import shutil
 import socket
@@ -15,8 +16,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def _need(condition: bool, why: str):
@@ -40,14 +48,35 @@ def type_into(page, label: str, value, settle_ms: int = 400) -> None:
     page.wait_for_timeout(settle_ms)
 
 
-def start_server(port: int, env: dict | None = None, log: Path | None = None,
-                 prefix: list[str] | None = None) -> subprocess.Popen:
+def start_server(
+    port: int, env: dict | None = None, log: Path | None = None, prefix: list[str] | None = None
+) -> subprocess.Popen:
     """streamlit run app.py on 127.0.0.1:port (after `prefix`, e.g. taskset); returns once /_stcore/health answers."""
     out = open(log, "wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            *(prefix or []),
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -109,4 +138,5 @@ def shots(tmp_path):
             Path(extra).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, Path(extra) / path.name)
         return path
+
     return save

@@ -1,4 +1,6 @@
-"""A link straight to a page, as the first visit after the server starts, gets the app's real navigation."""
+"""A link straight to a page, as the first visit after the server starts, gets the app's real navigation
+(guards ui.compat.leave_pages_folder_mode), and students see no Deploy button."""
+
 from tests.e2e.conftest import free_port, start_server
 
 
@@ -13,6 +15,7 @@ def test_first_visit_by_deep_link_goes_through_the_router(browser, tmp_path):
         nav.get_by_text("Same-seed race").wait_for()
         text = nav.inner_text()
         assert "Inside the model" in text and "common" not in text and "app" not in text.split()
+        assert page.get_by_role("button", name="Deploy").count() == 0  # a classroom app, not a developer's
     finally:
         server.terminate()
         server.wait(10)

@@ -1,4 +1,5 @@
 """A person's view: train digits from the Train page, watch the chart grow, read the Results page."""
+
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ def test_train_digits_live_then_results(page, server, shots):
     page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(time.time())))
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
-    type_into(page, "Batch size", 2)
+    type_into(page, "Batch size", 1)  # ~60,000 steps: the run must outlast the checks below (batch 2 did not always)
     type_into(page, "Epochs", 40)
     # before Start, the view that will show the run: its heading, and empty charts where the curves will go
     page.get_by_text("Ready: Softmax regression on").wait_for()
@@ -40,8 +41,10 @@ def test_train_digits_live_then_results(page, server, shots):
     while_running = [n for n, running in seen if running]
     assert len(while_running) >= 2 and while_running[-1] > while_running[0] > 0, seen
     # Start drew into the same charts, where they were: nothing rebuilt, nothing moved (no flicker)
-    kept, moved = page.evaluate("""() => [window.idleCharts.length === 2 && window.idleCharts.every(c => c.isConnected),
-        Math.abs(document.querySelector('.js-plotly-plot').getBoundingClientRect().top + window.scrollY - window.idleTop)]""")
+    kept, moved = page.evaluate("""() => [
+        window.idleCharts.length === 2 && window.idleCharts.every(c => c.isConnected),
+        Math.abs(document.querySelector('.js-plotly-plot').getBoundingClientRect().top + window.scrollY
+                 - window.idleTop)]""")
     assert kept and moved < 1, (kept, moved)
     shots(page, "train-running")
 

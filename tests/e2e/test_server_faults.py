@@ -1,4 +1,5 @@
 """kill -9 of the server mid-training, then a restart: finished runs intact, the interrupted one marked."""
+
 import os
 import signal
 import sqlite3
@@ -9,8 +10,10 @@ from tests.e2e.conftest import free_port, start_server, type_into
 
 def runs(db):
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT r.id, r.state, count(e.epoch) FROM runs r LEFT JOIN epochs e ON e.run_id = r.id "
-                            "GROUP BY r.id ORDER BY r.started_at").fetchall()
+        return conn.execute(
+            "SELECT r.id, r.state, count(e.epoch) FROM runs r LEFT JOIN epochs e ON e.run_id = r.id "
+            "GROUP BY r.id ORDER BY r.started_at"
+        ).fetchall()
 
 
 def test_kill_9_mid_training_then_restart(browser, tmp_path, shots):
