@@ -1,7 +1,7 @@
 """Datasets by name: IDX parsing, file resolution or download, splits and batches over uint8 tensors.
 
 Images live in memory once per process as read-only uint8 tensors (N, H, W). Batches are index slices of
-those tensors, converted to float per batch: no per-item PIL/ToTensor path, which is 14-20x slower.
+those tensors, converted to float per batch: no per-item PIL/ToTensor path, which is far slower (bench/RESULTS.md).
 """
 
 from __future__ import annotations

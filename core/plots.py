@@ -21,7 +21,7 @@ PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 _AXIS = dict(gridcolor="#e6e6e6", linecolor="#8a8a8a", showline=True, ticks="outside", zeroline=False, automargin=True)
 # Every figure's look, in place of plotly's default template and Streamlit's theme (pages pass theme=None):
 # Streamlit's theme shrinks fonts for a projector, and a template this small makes each live redraw cheaper
-# for the browser (plotly's default template carries styles for every trace type: ~2x the newPlot time).
+# for the browser (plotly's default template carries styles for every trace type).
 PROJECTOR = go.layout.Template(
     layout=dict(
         font=dict(family='"Source Sans", "Source Sans Pro", sans-serif', size=16, color="#31333F"),
@@ -55,8 +55,7 @@ def downsample(xs, ys, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, n
     """Keep at most max_points evenly spaced points (always the last one), as float32 arrays (half the bytes
     sent to the browser of float64, and far more precision than a chart shows).
 
-    Arrays, not lists: plotly validates a Python list element by element (~40 ms per live refresh for two
-    2,000-point charts, measured), while it passes numpy arrays through untouched.
+    Arrays, not lists: plotly validates a Python list element by element, and passes numpy arrays through.
     """
     xs, ys = np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
     if len(xs) <= max_points:
@@ -68,8 +67,8 @@ def downsample(xs, ys, max_points: int = MAX_LINE_POINTS) -> tuple[np.ndarray, n
 def ema(values, alpha: float = 0.1) -> np.ndarray:
     """Exponential moving average, the smoothing TensorBoard applies to noisy batch losses.
 
-    s_0 = v_0, then s_t = (1 - alpha) s_(t-1) + alpha v_t, run as a linear filter (a live chart redraws it each
-    second; a Python loop over 4,000 losses took 1 ms of the server's time).
+    s_0 = v_0, then s_t = (1 - alpha) s_(t-1) + alpha v_t, run as a linear filter: a live chart redraws it
+    every second, and a Python loop would cost the server's interpreter more.
     """
     v = np.asarray(values, dtype=float)
     if len(v) == 0:
@@ -91,10 +90,10 @@ def _no_none(d: dict) -> dict:
 
 def _live_layout(height: int, title: str, **axes) -> dict:
     """The layout of a live chart as a plain dict, with the PROJECTOR look written out: plotly's empty
-    "none" template is all a live figure needs (validating a template object cost ~2 ms per figure)."""
+    "none" template is all a live figure needs (validating a template object costs time at each redraw)."""
     look = PROJECTOR.layout
     # Fixed margins that fit the 16 px tick labels and axis titles, in place of automargin: automargin makes
-    # plotly measure the labels and draw the chart twice (measured: about half of plotly's time per redraw).
+    # plotly measure the labels and draw the chart twice (bench/RESULTS.md, "The live view's cost").
     axes = {name: {**_AXIS, **axis, "automargin": False} for name, axis in axes.items()}
     return _no_none(
         {
@@ -115,10 +114,9 @@ def _validated(spec: dict) -> go.Figure:
     return go.Figure(spec["data"], {**spec["layout"], "template": "none"})
 
 
-# The two live charts come as plain figure dicts (`*_spec`), which pages.common.live_view serializes as they
-# are: the Train page redraws them every second while the training thread needs the same interpreter, and
-# building a go.Figure (plotly validates every property) took ~5 ms of it per chart, against ~0.5 ms for the
-# dict. batch_loss() and epoch_curves() are the same figures, validated (tests check the specs that way).
+# The two live charts come as plain figure dicts (`*_spec`), which ui.feed serializes as they are: they are
+# redrawn every second while the training thread needs the same interpreter, and a go.Figure validates every
+# property (about ten times the cost). batch_loss() and epoch_curves() are the same figures, validated.
 def batch_loss_spec(
     steps,
     losses,

@@ -9,6 +9,7 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.config import TrainConfig
+from core.events import FAILED, INTERRUPTED
 from ui.live_view import chart
 from ui.services import store as run_store
 
@@ -79,7 +80,7 @@ if chosen:
     )
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
-        if r["state"] in ("interrupted", "failed") and r["message"]:
+        if r["state"] in (INTERRUPTED, FAILED) and r["message"]:
             st.warning(f"{label(r, diff)}: {r['message']}", icon="⚠️")
     st.caption("Charts: the camera icon on each chart saves it as a PNG.")
     cols = st.columns(min(4, len(chosen)))
