@@ -30,7 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from tests.e2e.conftest import FLAGS, free_port, start_server, type_into  # noqa: E402
+from core import data as D  # noqa: E402
+from core import models as M  # noqa: E402
+from tests.e2e.conftest import FLAGS, free_port, pick, start_server, type_into  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
@@ -42,12 +44,7 @@ MIX = [
     ("digits", "cnn", "adam", 0.01, 64, 3, 0),
     ("fashion-mnist", "cnn", "adam", 0.01, 100, 1, 3000),
 ]
-LABELS = {
-    "digits": "Digits 8x8 (embedded)",
-    "fashion-mnist": "Fashion-MNIST clothing",
-    "softmax": "Softmax regression (from scratch)",
-    "cnn": "CNN (the seed LeNet)",
-}
+LABELS = {**{n: d.title for n, d in D.REGISTRY.items()}, **{n: m.label for n, m in M.REGISTRY.items()}}
 
 
 class Monitor(threading.Thread):
@@ -80,19 +77,6 @@ class Monitor(threading.Thread):
                 self.running.append(self.running_threads())
             except OSError:
                 return
-
-
-def pick(page, label: str, option: str) -> None:
-    """Choose an option of a Streamlit selectbox (an ARIA combobox that filters as you type)."""
-    box = page.get_by_role("combobox", name=label, exact=True)
-    if box.input_value() == option:
-        return
-    box.click()
-    page.keyboard.type(option)
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(400)
-    if box.input_value() != option:
-        raise RuntimeError(f"could not choose {option!r} in {label!r}")
 
 
 def set_up(page, url: str, i: int, spec) -> None:

@@ -10,6 +10,9 @@ from core.models import REGISTRY as MODELS
 
 OPTIMIZERS = {"sgd": "SGD (hand-written)", "adam": "Adam"}  # name -> label
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# How fast a run goes: "slow" spaces its batches so each epoch lasts about SLOW_EPOCH_S, for a class to follow.
+PACES = {"full": "Full speed", "slow": "Slow motion"}
+SLOW_EPOCH_S = 1.0
 # The learning-rate slider's stops (log scale); a preset's or a URL's value between them snaps to the nearest.
 LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -38,11 +41,18 @@ class TrainConfig:
     seed: int = 0  # same config + same seed => the same loss curve, batch for batch
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     hidden: int = 256  # MLP hidden units (ignored by the other models)
+    pace: str = "full"  # "slow": about SLOW_EPOCH_S per epoch, so a class sees each one; the maths is the same
 
     def errors(self) -> list[str]:
         """Every reason this config cannot run, as sentences a student can act on."""
         out = []
-        for name, allowed in (("dataset", DATASETS), ("model", MODELS), ("optimizer", OPTIMIZERS), ("device", DEVICES)):
+        for name, allowed in (
+            ("dataset", DATASETS),
+            ("model", MODELS),
+            ("optimizer", OPTIMIZERS),
+            ("device", DEVICES),
+            ("pace", PACES),
+        ):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 out.append(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
         for name, (lo, hi) in LIMITS.items():

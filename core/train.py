@@ -19,7 +19,7 @@ from torch import nn
 
 from core import data as D
 from core import models as M
-from core.config import DATASETS, DEVICES, MODELS, OPTIMIZERS, PRESETS, TrainConfig
+from core.config import DATASETS, DEVICES, MODELS, OPTIMIZERS, PACES, PRESETS, SLOW_EPOCH_S, TrainConfig
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped
 
 __all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Started", "Stopped", "evaluate", "train"]
@@ -179,11 +179,13 @@ def train(
         threads=threads or torch.get_num_threads(),
     )
 
+    batch_s = SLOW_EPOCH_S / per_epoch if cfg.pace == "slow" else 0.0  # slow motion: the least time per batch
     t0, train_s, step = time.perf_counter(), 0.0, 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        loss_sum, correct, seen, t_epoch = 0.0, 0, 0, time.perf_counter()
+        loss_sum, correct, seen, t_epoch, waited = 0.0, 0, 0, time.perf_counter(), 0.0
         for batch, idx in enumerate(D.batches(sp.train, cfg.batch_size, order), start=1):
+            t_batch = time.perf_counter()
             if stop is not None and stop.is_set():
                 yield Stopped(reason="Stopped by request.", epoch=epoch, step=step)
                 return
@@ -210,7 +212,11 @@ def train(
                 elapsed_s=elapsed,
                 eta_s=elapsed * (total_steps - step) / step,
             )
-        epoch_s = time.perf_counter() - t_epoch
+            rest = t_batch + batch_s - time.perf_counter()
+            if rest > 0:  # slow motion; a Stop still ends the wait at once
+                (stop or threading.Event()).wait(rest)
+                waited += rest
+        epoch_s = time.perf_counter() - t_epoch - waited  # training time: slow motion's waits left out
         train_s += epoch_s
         model.eval()
         val_loss = val_acc = None
@@ -250,6 +256,8 @@ def train(
 
 def estimate_seconds(cfg: TrainConfig, n_train: int, size: int, probe_steps: int = 3) -> float:
     """Rough training time of cfg on this machine: a few real steps on random images, scaled up."""
+    if cfg.pace == "slow":
+        return max(estimate_seconds(cfg.with_(pace="full"), n_train, size, probe_steps), SLOW_EPOCH_S * cfg.epochs)
     step = make_step(init_model(cfg, size, 10), cfg)
     b = min(cfg.batch_size, max(n_train, 1))
     X, y = torch.rand(b, 1, size, size), torch.randint(0, 10, (b,))
@@ -284,6 +292,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=DEVICES)
     p.add_argument("--hidden", type=int)
+    p.add_argument("--pace", choices=list(PACES), help="slow: about a second per epoch (default: full)")
     p.add_argument("--json", action="store_true", help="JSON lines only (default: JSON lines too)")
     p.add_argument("--threads", type=int, help="CPU threads for training (default: torch's, one per core)")
     return p

@@ -2,11 +2,12 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
 from core.config import PRESETS, TrainConfig
-from core.train import BatchEnd, Done, EpochEnd, Failed, Started, Stopped, train
+from core.train import BatchEnd, Done, EpochEnd, Failed, Started, Stopped, estimate_seconds, train
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 FAST = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
@@ -207,3 +208,18 @@ def test_warm_up_imports_torchs_optimizer_machinery_once_in_the_background_after
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == [False, True, True, True, True, True]
+
+
+def test_slow_motion_spaces_the_epochs_and_keeps_the_maths():
+    """pace="slow" makes each epoch last about a second, for a class to follow; the curve is the same."""
+    cfg = TrainConfig(dataset="digits", epochs=2)
+    t = time.perf_counter()
+    slow = list(train(cfg.with_(pace="slow")))
+    took = time.perf_counter() - t
+    fast = list(train(cfg))
+    losses = [[e.loss for e in run if isinstance(e, BatchEnd)] for run in (slow, fast)]
+    assert losses[0] == losses[1] and took >= 2 * 0.9
+    slow_epochs = [e for e in slow if isinstance(e, EpochEnd)]
+    assert all(e.epoch_s < 0.5 for e in slow_epochs)  # the waits are not training time
+    assert estimate_seconds(cfg.with_(pace="slow"), 1500, 8) >= 2.0
+    assert "pace must be one of full, slow" in " ".join(cfg.with_(pace="snail").errors())

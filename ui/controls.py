@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import data as D
 from core import models as M
-from core.config import LIMITS, LR_CHOICES, OPTIMIZERS
+from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES
 
 LABELS = {
     "dataset": "Dataset",
@@ -19,11 +19,14 @@ LABELS = {
     "val_fraction": "Validation fraction",
     "train_subset": "Training subset (0 = all images)",
     "seed": "Seed",
+    "pace": "Pace",
 }
 HELP = {
     "val_fraction": "Share of the training images held out to check for overfitting.",
     "train_subset": "Train on fewer images for a quick look on a slow laptop.",
     "seed": "Same settings and seed give exactly the same curve.",
+    "pace": "Slow motion spaces the batches so each epoch takes about a second: the class can follow it. "
+    "The maths is the same.",
 }
 
 
@@ -65,6 +68,17 @@ def setting(field: str, key: str, label: str | None = None, default=None):
             key=key,
             horizontal=True,
             format_func=OPTIMIZERS.get,
+            **({} if default is None else {"index": names.index(default)}),
+        )
+    if field == "pace":
+        names = list(PACES)
+        return st.radio(
+            label,
+            names,
+            key=key,
+            horizontal=True,
+            format_func=PACES.get,
+            help=HELP[field],
             **({} if default is None else {"index": names.index(default)}),
         )
     if field == "lr":

@@ -18,6 +18,7 @@ FIELDS = {
     "val_fraction": "w_val",
     "train_subset": "w_subset",
     "seed": "w_seed",
+    "pace": "w_pace",
 }
 
 

@@ -48,6 +48,19 @@ def type_into(page, label: str, value, settle_ms: int = 400) -> None:
     page.wait_for_timeout(settle_ms)
 
 
+def pick(page, label: str, option: str) -> None:
+    """Choose an option of a Streamlit selectbox (an ARIA combobox that filters as you type)."""
+    box = page.get_by_role("combobox", name=label, exact=True)
+    if box.input_value() == option:
+        return
+    box.click()
+    page.keyboard.type(option)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(400)
+    if box.input_value() != option:
+        raise RuntimeError(f"could not choose {option!r} in {label!r}")
+
+
 def start_server(
     port: int, env: dict | None = None, log: Path | None = None, prefix: list[str] | None = None
 ) -> subprocess.Popen:

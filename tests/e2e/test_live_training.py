@@ -22,8 +22,11 @@ def test_train_digits_live_then_results(page, server, shots):
     page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(time.time())))
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
-    type_into(page, "Batch size", 1)  # ~60,000 steps: the run must outlast the checks below (batch 2 did not always)
-    type_into(page, "Epochs", 40)
+    # slow motion: about a second per epoch on any machine, so the run outlasts the checks below (at full
+    # speed, 40 epochs of batch 2 could end before them)
+    page.get_by_text("Slow motion", exact=True).click()
+    type_into(page, "Batch size", 2)
+    type_into(page, "Epochs", 20)
     # before Start, the view that will show the run: its heading, and empty charts where the curves will go
     page.get_by_text("Ready: Softmax regression on").wait_for()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
@@ -120,8 +123,8 @@ def test_an_older_draw_finishing_late_does_not_stop_the_newer_view_following_its
     page.add_init_script(SLOW_EMPTY_DRAWS)
     page.goto(server)
     page.get_by_text("Train a classifier, watch it learn").wait_for()
-    type_into(page, "Batch size", 2)  # ~18 s of training: it outlasts the slow draws
-    type_into(page, "Epochs", 40)  # the view before Start redraws its empty charts for 40 epochs: 8 s
+    page.get_by_text("Slow motion", exact=True).click()  # 15 s of training whatever the machine: it outlasts
+    type_into(page, "Epochs", 15)  # the empty charts' slow draws (2 x 4 s)
     page.get_by_role("button", name="▶ Start training").click()  # while those still draw
     page.get_by_text("Running:").wait_for()
     # once the older draws are over, the view still follows the run to its end, and the page then redraws
