@@ -30,6 +30,20 @@ HELP = {
 }
 
 
+# field -> how to name each of its choices (the choices themselves: core's registries and lists)
+CHOICES = {
+    "dataset": lambda n: D.REGISTRY[n].title,
+    "model": lambda n: M.REGISTRY[n].label,
+    "optimizer": OPTIMIZERS.get,
+    "pace": PACES.get,
+}
+
+
+def options(field: str) -> list[str]:
+    """A field's choices, read from core each time they are drawn (so a newly registered model appears)."""
+    return list({"dataset": D.REGISTRY, "model": M.REGISTRY, "optimizer": OPTIMIZERS, "pace": PACES}[field])
+
+
 def nearest_lr(lr: float) -> float:
     """The slider stop closest to a learning rate (a preset's or an old run's value)."""
     return min(LR_CHOICES, key=lambda v: abs(v - lr))
@@ -42,43 +56,17 @@ def setting(field: str, key: str, label: str | None = None, default=None):
     """
     label = label or LABELS[field]
     start = {} if default is None else {"value": default}
-    if field == "dataset":
-        names = list(D.REGISTRY)
-        return st.selectbox(
+    if field in CHOICES:  # a fixed list of named choices: a selectbox, or radio buttons when there are few
+        names = options(field)
+        widget = st.radio if field in ("optimizer", "pace") else st.selectbox
+        extra = {"horizontal": True} if widget is st.radio else {}
+        return widget(
             label,
             names,
             key=key,
-            format_func=lambda n: D.REGISTRY[n].title,
-            **({} if default is None else {"index": names.index(default)}),
-        )
-    if field == "model":
-        names = list(M.REGISTRY)
-        return st.selectbox(
-            label,
-            names,
-            key=key,
-            format_func=lambda n: M.REGISTRY[n].label,
-            **({} if default is None else {"index": names.index(default)}),
-        )
-    if field == "optimizer":
-        names = list(OPTIMIZERS)
-        return st.radio(
-            label,
-            names,
-            key=key,
-            horizontal=True,
-            format_func=OPTIMIZERS.get,
-            **({} if default is None else {"index": names.index(default)}),
-        )
-    if field == "pace":
-        names = list(PACES)
-        return st.radio(
-            label,
-            names,
-            key=key,
-            horizontal=True,
-            format_func=PACES.get,
-            help=HELP[field],
+            format_func=CHOICES[field],
+            help=HELP.get(field),
+            **extra,
             **({} if default is None else {"index": names.index(default)}),
         )
     if field == "lr":
