@@ -166,7 +166,8 @@ def batch_loss(*args, **kwargs) -> go.Figure:
 
 
 def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, height: int = 380) -> dict:
-    """d2l's Animator picture: per-epoch train loss, train acc, validation acc and test acc."""
+    """d2l's Animator picture: per-epoch train loss on the left axis; train, validation and test accuracy on
+    the right one (0-100 %), so neither squashes the other."""
     xs = np.array([e["epoch"] for e in epochs], dtype=float)
     traces = []
     for key, label in (
@@ -178,23 +179,35 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
         ys = [e.get(key) for e in epochs]
         if any(y is not None for y in ys):
             ys = np.array([np.nan if y is None else y for y in ys], dtype=float)
-            line = {"color": COLORS[label], "width": 3, **({"dash": "dash"} if "loss" in key else {})}
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": xs,
-                    "y": ys,
-                    "mode": "lines+markers",
-                    "name": label,
-                    "marker": {"size": 9},
-                    "line": line,
-                }
-            )
+            loss = "loss" in key
+            line = {"color": COLORS[label], "width": 3, **({"dash": "dash"} if loss else {})}
+            trace = {
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines+markers",
+                "name": label,
+                "marker": {"size": 10},
+                "line": line,
+            }
+            traces.append(trace if loss else {**trace, "yaxis": "y2"})
     last = total_epochs or int(xs.max(initial=1))
     axes = _axes(
-        {"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None}, {"rangemode": "tozero"}
+        {"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
+        {"title": "loss", "rangemode": "tozero"},
     )
-    return {"data": traces, "layout": _live_layout(height, "Per epoch", **axes)}
+    axes["yaxis2"] = {
+        **_AXIS,
+        "title": {"text": "accuracy"},
+        "overlaying": "y",
+        "side": "right",
+        "range": [0, 1.02],
+        "tickformat": ".0%",
+        "showgrid": False,
+        "automargin": False,
+    }
+    layout = _live_layout(height, "Per epoch", **axes)
+    return {"data": traces, "layout": {**layout, "margin": {**layout["margin"], "r": 80}}}
 
 
 def epoch_curves(*args, **kwargs) -> go.Figure:
@@ -214,20 +227,22 @@ def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height:
             colorscale="Blues",
             showscale=False,
             textfont=dict(size=13),
-            hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+            hoverinfo="skip",  # the click layer above answers hovers and clicks
         )
     )
     # Heatmap clicks never reach Streamlit's on_select (streamlit#8760), scatter points do: one nearly
-    # invisible marker per cell makes every cell clickable.
+    # invisible marker per cell makes every cell clickable. Its hover shows the cell's text; "skip" would also
+    # drop its clicks in plotly.js.
     k = len(classes)
     fig.add_trace(
         go.Scatter(
             x=[classes[j] for i in range(k) for j in range(k)],
             y=[classes[i] for i in range(k) for j in range(k)],
             customdata=[[i, j] for i in range(k) for j in range(k)],
+            text=[text[i][j] for i in range(k) for j in range(k)],
             mode="markers",
             marker=dict(symbol="square", size=36, opacity=0.01, color="#000"),
-            hoverinfo="skip",
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
             showlegend=False,
         )
     )
@@ -342,6 +357,7 @@ def probability_bars(probs, classes, true_class: int | None = None, height: int 
         go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs], textposition="outside")
     )
     fig.update_yaxes(range=[0, 1.1], title="probability")
+    fig.update_xaxes(type="category", dtick=1)  # every class labelled, digits' "0".."9" included
     return _layout(fig, height, "Class probabilities")
 
 

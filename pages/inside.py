@@ -2,6 +2,7 @@
 
 import inspect
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -94,7 +95,7 @@ def predict_ui(model, ds):
     if source == "A test image":
         idx = st.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
         x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
-        st.caption(f"True class: **{info.classes[true]}**")
+        image, caption = ds.test_x[idx].numpy(), f"Test image #{idx}: a {info.classes[true]}, as the model sees it"
     else:
         up = st.file_uploader(
             "A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"], key="in_upload"
@@ -110,10 +111,14 @@ def predict_ui(model, ds):
         for col, (name, img) in zip(cols, prep.steps):
             col.image(img, caption=name, width="stretch", clamp=True)
         x = prep.tensor()
+        image, caption = (prep.array * 255).round().astype(np.uint8), "Your image, as the model sees it"
+    picture, bars = st.columns([1, 3], vertical_alignment="center")
+    side = 224 // info.size  # whole pixels, so an 8x8 digit stays sharp
+    picture.image(np.kron(image, np.ones((side, side), np.uint8)), caption=caption, clamp=True)
     with torch.no_grad():
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
-    chart(st, plots.probability_bars(probs, info.classes, true), key="in_probs")
+    chart(bars, plots.probability_bars(probs, info.classes, true), key="in_probs")
     if "feature_maps" in spec.inside:
         st.subheader("Feature maps after each stage")
         for name, out in trace[1:]:

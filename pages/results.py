@@ -98,8 +98,10 @@ def results():
         st, plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun", selection_mode="points"
     )
     points = (event or {}).get("selection", {}).get("points", []) if event else []
-    if points and points[0].get("customdata"):
-        st.session_state["res_true"], st.session_state["res_pred"] = map(classes.__getitem__, points[0]["customdata"])
+    clicked = tuple(points[0]["customdata"]) if points and points[0].get("customdata") else None
+    if clicked is not None and clicked != st.session_state.get("res_clicked"):  # a new click, not a rerun's echo
+        st.session_state["res_clicked"] = clicked
+        st.session_state["res_true"], st.session_state["res_pred"] = map(classes.__getitem__, clicked)
     for key, default in (("res_true", classes[0]), ("res_pred", classes[1])):
         if st.session_state.get(key) not in classes:  # first visit, or another dataset's class names
             st.session_state[key] = default

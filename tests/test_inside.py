@@ -104,3 +104,14 @@ def test_upload_flow_in_the_page(monkeypatch):
     for bad, needle in ((b"", "empty"), (b"GIF89a garbage", "not an image"), (_png(draw=False), "blank")):
         with pytest.raises(ImageError, match=needle):
             prepare(bad, 8)
+
+
+def test_predict_tab_shows_the_test_image_and_labels_every_class():
+    at, _ = _trained_app("softmax")
+    assert not at.exception
+    images = at.get("image")
+    assert len(images) == 1  # the test image itself, beside its probabilities
+    assert "Test image #0" in images[0].proto.imgs[0].caption
+    probs = next(c for c in at.get("plotly_chart") if c.key == "in_probs")
+    xaxis = json.loads(probs.proto.spec)["layout"]["xaxis"]
+    assert xaxis["type"] == "category" and xaxis["dtick"] == 1  # "0".."9" all labelled, not every other one

@@ -52,3 +52,15 @@ def test_live_specs_are_valid_plotly_figures_sent_as_they_are():
         assert sent["data"] == json.loads(fig.to_json())["data"]
         for trace in sent["data"]:
             assert len(plotly_array(trace["x"])) <= plots.MAX_LINE_POINTS
+
+
+def test_per_epoch_chart_gives_loss_and_accuracy_their_own_labelled_axes():
+    rows = [{"epoch": 1, "train_loss": 2.3, "train_acc": 0.8, "val_acc": None, "test_acc": 0.79}]
+    spec = plots.epoch_curves_spec(rows, 1)
+    axis_of = {t["name"]: t.get("yaxis", "y") for t in spec["data"]}
+    assert axis_of == {"train loss": "y", "train acc": "y2", "test acc": "y2"}
+    layout = spec["layout"]
+    assert layout["yaxis"]["title"]["text"] == "loss" and layout["yaxis2"]["title"]["text"] == "accuracy"
+    assert layout["yaxis2"]["range"] == [0, 1.02] and layout["yaxis2"]["side"] == "right"
+    # a one-epoch run: its point is drawn as a marker inside the x range
+    assert all(t["mode"] == "lines+markers" for t in spec["data"]) and layout["xaxis"]["range"] == [0.5, 1.5]
