@@ -59,7 +59,7 @@ def job_threads(flags: list[str]) -> int:
     from core.jobs import threads_for
     from core.train import config_from_args
 
-    return threads_for(config_from_args(flags), 1)
+    return threads_for(config_from_args(flags))
 
 
 def headless(flags: list[str], threads: int | None = None) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from core import models as M
 from core.config import TrainConfig
 from core.events import (
     ACTIVE,
@@ -262,25 +263,25 @@ class TrainingJob:
             )
 
 
-def threads_for(cfg: TrainConfig, running: int) -> int:
-    """Intra-op threads for a job starting while `running` jobs (itself included) train.
+def threads_for(cfg: TrainConfig, cores: int = CORES) -> int:
+    """Intra-op threads for a job: fixed by its config and the machine, never by what else is running.
 
-    The cores are shared out so concurrent jobs never oversubscribe them. Softmax regression and the 8x8
-    digits get one thread: their matrices are too small for a second to pay, and it leaves a core to the
-    browser and the server (bench/RESULTS.md, "Threads"). The CNN and the MLP gain from more.
+    The thread count changes a run's arithmetic (how BLAS and oneDNN split their sums), so same config and
+    seed give the same curve only if it is always the same. Softmax regression and the 8x8 digits take one
+    thread; the MLP and the CNN on 28x28 images take up to two (bench/RESULTS.md, "Threads").
     """
     from core.data import info
 
-    if cfg.model == "softmax" or info(cfg.dataset).size < 28:
+    if info(cfg.dataset).size < 28:
         return 1
-    return max(1, CORES // max(1, running))
+    return max(1, min(cores, M.spec(cfg.model).threads))
 
 
 class JobManager:
     """A process-wide cap on concurrent jobs, a visible FIFO queue, a runtime limit and a reaper.
 
-    Each job gets its share of the cores when it starts (threads_for), so a lone job uses every core and
-    concurrent jobs share them instead of oversubscribing.
+    A job starts when a slot is free and the cores its threads need are (threads_for): concurrent jobs never
+    oversubscribe the cores, so each runs at its own speed and with its own arithmetic whatever else runs.
     """
 
     def __init__(
@@ -293,6 +294,7 @@ class JobManager:
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
     ):
         self.cap = max(1, cap if cap is not None else CORES)
+        self.cores = CORES  # the CPU threads jobs may use at once
         self.max_runtime_s = max_runtime_s
         self.grace_s = grace_s
         self.keep_finished = keep_finished
@@ -354,10 +356,13 @@ class JobManager:
         with self._lock:
             self._queue = [j for j in self._queue if j.state == QUEUED]
             while self._queue and len(self._running) < self.cap:
+                need = threads_for(self._queue[0].config, self.cores)
+                if need > self.cores - sum(j.threads for j in self._running):
+                    break  # first come, first served: the next job waits for its cores
                 job = self._queue.pop(0)
                 self._running.add(job)
                 self.peak_running = max(self.peak_running, len(self._running))
-                job.start(threads=threads_for(job.config, len(self._running)))
+                job.start(threads=need)
 
     def _finished(self, job: TrainingJob) -> None:
         with self._lock:

@@ -136,6 +136,7 @@ class ModelSpec:
     inside: tuple[str, ...] = ()  # which INSIDE_VIEWS apply
     scratch: bool = False  # has the hand-written gradient and SGD step (no autograd) for optimizer "sgd"
     channels_last: bool = False  # conv nets: oneDNN's convolutions are faster on NHWC (bench/RESULTS.md)
+    threads: int = 1  # the most CPU threads worth giving it on 28x28 images (small matrices gain nothing)
 
     @property
     def short(self) -> str:
@@ -156,6 +157,7 @@ REGISTRY: dict[str, ModelSpec] = {
         label="MLP (one hidden layer)",
         build=lambda size, classes, hidden: MLP(size * size, hidden, classes),
         inside=("hidden_units",),
+        threads=2,
     ),
     "cnn": ModelSpec(
         name="cnn",
@@ -163,6 +165,7 @@ REGISTRY: dict[str, ModelSpec] = {
         build=lambda size, classes, hidden: CNN(size, classes),
         inside=("filters", "feature_maps"),
         channels_last=True,
+        threads=2,
     ),
 }
 

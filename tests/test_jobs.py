@@ -6,6 +6,7 @@ import pytest
 import core.jobs as J
 from core.config import TrainConfig
 from core.process import settle_heap
+from tests.conftest import require_real
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
 SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to stop or queue behind
@@ -139,13 +140,13 @@ def test_snapshot_keeps_weights_only_on_the_latest_epoch():
     assert s.progress == 1.0
 
 
-def test_threads_are_shared_out_and_small_models_get_one(monkeypatch):
-    monkeypatch.setattr(J, "CORES", 4)
-    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="softmax"), 1) == 1
-    assert J.threads_for(TrainConfig(dataset="digits", model="cnn"), 1) == 1
-    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="cnn"), 1) == 4
-    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="mlp"), 2) == 2
-    assert J.threads_for(TrainConfig(dataset="mnist", model="cnn"), 8) == 1
+def test_a_jobs_threads_depend_on_its_config_and_the_machine_only():
+    """Not on what else runs: the thread count changes the arithmetic, so it must not change with the load."""
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="softmax"), cores=4) == 1
+    assert J.threads_for(TrainConfig(dataset="digits", model="cnn"), cores=4) == 1
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="cnn"), cores=4) == 2
+    assert J.threads_for(TrainConfig(dataset="fashion-mnist", model="mlp"), cores=2) == 2
+    assert J.threads_for(TrainConfig(dataset="mnist", model="cnn"), cores=1) == 1
 
 
 def test_a_job_trains_with_the_threads_it_was_given():
@@ -188,5 +189,30 @@ def test_memory_is_handed_back_whenever_a_job_ends(monkeypatch):
         while len(calls) < 2 and time.time() < deadline:
             time.sleep(0.05)
         assert len(calls) >= 2
+    finally:
+        mgr.close()
+
+
+def test_concurrent_runs_of_one_config_give_the_same_curve_as_one_alone(monkeypatch):
+    """Two students start the same seed at once: both get the curve it gives alone, bit for bit, and the
+    cores are never oversubscribed (the second CNN waits for its two cores instead of training on one)."""
+    root = require_real("fashion-mnist")
+    monkeypatch.setenv("DATA_DIR", str(root))
+    cfg = TrainConfig(
+        dataset="fashion-mnist", model="cnn", optimizer="adam", lr=0.01, batch_size=50, epochs=1, train_subset=1000
+    )
+    mgr = J.JobManager(cap=4)
+    mgr.cores = 2
+    busy = []
+    mgr.listeners = (lambda job, event: busy.append(sum(j.threads for j in mgr.jobs() if j.state == "running")),)
+    try:
+        alone = mgr.submit(cfg)
+        assert alone.wait(120)
+        pair = [mgr.submit(cfg), mgr.submit(cfg), mgr.submit(cfg.with_(model="softmax"))]
+        for job in pair:
+            assert job.wait(120) and job.state == "done", job.snapshot().message
+        assert alone.snapshot().threads == pair[0].snapshot().threads == pair[1].snapshot().threads == 2
+        assert alone.snapshot().losses == pair[0].snapshot().losses == pair[1].snapshot().losses
+        assert max(busy) <= 2
     finally:
         mgr.close()
