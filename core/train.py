@@ -6,6 +6,7 @@ python -m core.train --preset d2l-softmax --json
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -254,19 +255,43 @@ def train(
     )
 
 
-def estimate_seconds(cfg: TrainConfig, n_train: int, size: int, probe_steps: int = 3) -> float:
-    """Rough training time of cfg on this machine: a few real steps on random images, scaled up."""
-    if cfg.pace == "slow":
-        return max(estimate_seconds(cfg.with_(pace="full"), n_train, size, probe_steps), SLOW_EPOCH_S * cfg.epochs)
-    step = make_step(init_model(cfg, size, 10), cfg)
-    b = min(cfg.batch_size, max(n_train, 1))
-    X, y = torch.rand(b, 1, size, size), torch.randint(0, 10, (b,))
-    step(X, y)  # the first step pays one-off allocation costs
-    t = time.perf_counter()
-    for _ in range(probe_steps):
-        step(X, y)
-    per_step = (time.perf_counter() - t) / probe_steps
-    return per_step * math.ceil(n_train / b) * cfg.epochs
+def estimate_seconds(cfg: TrainConfig, ds: D.Dataset, threads: int | None = None, budget_s: float = 0.25) -> float:
+    """Training time of cfg on this machine, evaluations included: real steps of its model on its own images
+    for about budget_s, and an evaluation of a slice of the test set, scaled to the whole run.
+
+    `threads` is the job's thread count (core.jobs.threads_for); this thread's count is restored afterwards.
+    """
+    sp = D.split(len(ds.train_y), cfg.val_fraction, cfg.seed, cfg.train_subset)
+    per_epoch = math.ceil(len(sp.train) / cfg.batch_size)
+    total = per_epoch * cfg.epochs
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        model = init_model(cfg, ds.info.size, len(ds.info.classes))
+        step_fn = make_step(model, cfg)
+        order = torch.Generator().manual_seed(cfg.seed)
+
+        def one_step(idx):
+            step_fn(D.to_float(ds.train_x.index_select(0, idx)), ds.train_y.index_select(0, idx))
+
+        batches = (idx for _ in range(cfg.epochs + 2) for idx in D.batches(sp.train, cfg.batch_size, order))
+        for idx in itertools.islice(batches, 2):  # the first steps pay one-off allocation costs
+            one_step(idx)
+        done, t0 = 0, time.perf_counter()
+        for idx in batches:
+            one_step(idx)
+            done += 1
+            if done >= total or (done >= 3 and time.perf_counter() - t0 > budget_s):
+                break
+        per_step = (time.perf_counter() - t0) / max(done, 1)
+        k = min(len(ds.test_y), 1000)
+        t0 = time.perf_counter()
+        evaluate(model, ds.test_x[:k], ds.test_y[:k])
+        eval_s = (time.perf_counter() - t0) / k * (len(ds.test_y) + len(sp.val))
+    finally:
+        torch.set_num_threads(before)
+    train_s = per_step * per_epoch if cfg.pace == "full" else max(per_step * per_epoch, SLOW_EPOCH_S)
+    return (train_s + eval_s) * cfg.epochs
 
 
 # ---------------------------------------------------------------------------------------- CLI

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from core import data as D
 from core import plots
 from core.config import PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
+from core.jobs import threads_for
 from core.process import CORES
 from core.train import estimate_seconds, pick_device
 from ui import feed
@@ -49,8 +51,9 @@ def controls_ui() -> TrainConfig:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def estimate(cfg: TrainConfig, n_train: int, size: int) -> float:
-    return estimate_seconds(cfg, n_train, size)
+def estimate(cfg: TrainConfig) -> float:
+    """Seconds the run will take here, measured on a few real steps (bench/estimate_vs_actual.py checks it)."""
+    return estimate_seconds(cfg, D.load(cfg.dataset), threads_for(cfg))
 
 
 def start_job() -> None:
@@ -74,7 +77,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
     problems = cfg.errors()
     if n_train < 1:
         problems.append("No training images left: lower the validation fraction.")
-    seconds = estimate(cfg, n_train, ds.info.size) if not problems else 0
+    seconds = estimate(cfg) if not problems else 0
     device = pick_device(cfg.device)
     where = f"{CORES} CPU cores" if device.type == "cpu" else f"the {device.type.upper()} device"
     if seconds > SLOW_S:

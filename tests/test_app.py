@@ -158,3 +158,11 @@ def test_diverging_run_explains_itself_and_keeps_the_curve():
     assert "learning rate (3) is probably too high" in at.error[0].value
     assert "Traceback" not in at.error[0].value
     assert len(job.snapshot().losses) > 0 and set(live_charts(at)) == {"chart_loss", "chart_epochs"}
+
+
+def test_the_slow_run_warning_shows_only_for_a_slow_run(monkeypatch):
+    at = no_errors(app())
+    assert not at.warning  # the default digits run takes well under a second
+    monkeypatch.setattr("core.train.estimate_seconds", lambda cfg, ds, threads=None: 600.0)
+    at.number_input(key="w_epochs").set_value(77).run()  # a config the estimate cache has not seen
+    assert "about 10 min" in at.warning[0].value
