@@ -46,3 +46,48 @@ def cell_indices(labels, predictions, true_class: int, predicted_class: int) -> 
     """Indices of the test images of true_class predicted as predicted_class (one confusion-matrix cell)."""
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     return np.flatnonzero((labels == true_class) & (predictions == predicted_class))
+
+
+# How a finished run's loss went, as ratios to the first batch's loss (before any update). Measured by
+# bench/loss_verdicts.py over learning rates from far too low to far too high (bench/RESULTS.md, "Loss verdicts").
+SPIKE = 5.0  # a batch loss this many times the first: the steps overshoot...
+SPIKE_MATTERS = 0.25  # ...and it cost something if the run ended above this share of the first loss
+STUCK = 0.9  # ended above this share: it barely learned (too low a rate, or a network that collapsed)
+JUMPED = 1.5  # a stuck run whose loss once rose this far above the first: it collapsed, the rate is too high
+STILL_FALLING = 0.02  # the last epoch's train loss fell by more than this share: more epochs would still help
+
+
+def diagnose(batch_losses, epoch_losses, lr: float) -> tuple[str, str] | None:
+    """("too_high", "too_low" or "still_falling", a sentence for the student) about a finished run's loss."""
+    if not len(batch_losses):
+        return None
+    first, worst = float(batch_losses[0]), float(max(batch_losses))
+    end = float(epoch_losses[-1]) if len(epoch_losses) else float(batch_losses[-1])
+    lower = f"Try {lr / 10:g}."
+    if end > first:
+        return "too_high", (
+            f"The loss ended above where it started ({end:.3g} against {first:.3g}): the learning rate ({lr:g}) "
+            f"is too high, so each step overshoots the minimum. {lower}"
+        )
+    if worst > SPIKE * first and end > SPIKE_MATTERS * first:
+        return "too_high", (
+            f"The batch loss jumped to {worst:.3g}, {worst / first:.0f} times where it started: the learning rate "
+            f"({lr:g}) is too high, so steps overshoot and undo what was learned. {lower}"
+        )
+    if end > STUCK * first:
+        if worst > JUMPED * first:
+            return "too_high", (
+                f"The loss jumped, then stayed near where it started ({end:.3g}): one step too far broke the "
+                f"model and it stopped learning. The learning rate ({lr:g}) is too high. {lower}"
+            )
+        return "too_low", (
+            f"The loss has barely fallen (from {first:.3g} to {end:.3g}): the learning rate ({lr:g}) is probably "
+            f"too low. Try {lr * 10:g}, or many more epochs."
+        )
+    if len(epoch_losses) >= 2 and (epoch_losses[-2] - epoch_losses[-1]) / epoch_losses[-2] > STILL_FALLING:
+        drop = (epoch_losses[-2] - epoch_losses[-1]) / epoch_losses[-2]
+        return "still_falling", (
+            f"The loss was still falling in the last epoch ({drop:.0%} lower than the one before): it has more to "
+            f"learn. Train for more epochs."
+        )
+    return None

@@ -7,6 +7,7 @@ from core import plots
 from core.config import PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
 from core.jobs import threads_for
+from core.metrics import diagnose
 from core.process import CORES
 from core.train import estimate_seconds, pick_device
 from ui import feed
@@ -16,9 +17,8 @@ from ui.live_view import live_view
 from ui.loading import load_dataset
 from ui.services import manager
 from ui.session import current_job, remember
-from ui.state import FIELDS, config_from_widgets, keep, save_kept
+from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept
 
-DEFAULTS = TrainConfig()
 SLOW_S = 60
 
 
@@ -30,7 +30,7 @@ def apply_preset():
 
 def controls_ui() -> TrainConfig:
     for field, key in FIELDS.items():
-        keep(key, getattr(DEFAULTS, field))
+        keep(key, getattr(UI_DEFAULTS, field))
     keep("w_preset", "d2l-softmax")
     keep("w_nick", "")
     with st.sidebar:
@@ -119,6 +119,10 @@ def ended_ui(s) -> None:
         m1.metric("Test accuracy", f"{d.test_acc:.1%}")
         m2.metric("Test loss", f"{d.test_loss:.3f}")
         m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
+        verdict = diagnose(s.losses, [e.train_loss for e in s.epochs], s.config.lr)
+        if verdict is not None:
+            kind, text = verdict
+            (st.warning if kind == "too_high" else st.info)(text, icon="⚠️" if kind == "too_high" else "💡")
 
 
 def job_ui(job, cfg: TrainConfig) -> None:

@@ -166,3 +166,22 @@ def test_the_slow_run_warning_shows_only_for_a_slow_run(monkeypatch):
     monkeypatch.setattr("core.train.estimate_seconds", lambda cfg, ds, threads=None: 600.0)
     at.number_input(key="w_epochs").set_value(77).run()  # a config the estimate cache has not seen
     assert "about 10 min" in at.warning[0].value
+
+
+def test_a_run_with_too_high_a_rate_ends_with_an_explanation_and_a_slow_one_with_a_hint():
+    at = no_errors(app())
+    at.radio(key="w_pace").set_value("full").run()
+    at.selectbox(key="w_model").select("mlp").run()
+    at.radio(key="w_optimizer").set_value("adam").run()
+    at.select_slider(key="w_lr").set_value(0.3).run()
+    at.number_input(key="w_epochs").set_value(3).run()
+    button(at, "Start").click().run()
+    wait_for(at, "done")
+    assert any("Done" in s.value for s in at.subheader)
+    assert "learning rate (0.3) is too high" in at.warning[0].value
+    at.selectbox(key="w_model").select("softmax").run()
+    at.radio(key="w_optimizer").set_value("sgd").run()
+    at.select_slider(key="w_lr").set_value(0.0001).run()
+    button(at, "Start").click().run()
+    wait_for(at, "done")
+    assert "probably too low" in at.info[0].value and not at.warning

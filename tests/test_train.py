@@ -224,3 +224,17 @@ def test_slow_motion_spaces_the_epochs_and_keeps_the_maths():
     assert all(e.epoch_s < 0.5 for e in slow_epochs)  # the waits are not training time
     assert estimate_seconds(cfg.with_(pace="slow"), D.load("digits"), 1) >= 2.0
     assert "pace must be one of full, slow" in " ".join(cfg.with_(pace="snail").errors())
+
+
+def test_a_finished_runs_loss_gets_a_verdict():
+    from core.metrics import diagnose
+
+    flat = [2.3] * 50
+    assert diagnose([2.3, 40.0, 9.0, 6.0], [8.0, 6.0], 10)[0] == "too_high"  # ended above where it started
+    assert diagnose([2.3, 200.0, 1.9, 1.6], [1.9, 1.6], 3)[0] == "too_high"  # spiked and it cost the run
+    assert diagnose([2.3, 5.0] + flat, [2.3, 2.3], 0.1)[0] == "too_high"  # jumped, then stuck: collapsed
+    kind, text = diagnose(flat[:-1] + [2.2], [2.25, 2.2], 0.001)
+    assert kind == "too_low" and "0.01" in text  # barely fell: a larger rate
+    assert diagnose([2.3, 1.0, 0.5], [0.6, 0.5], 0.1)[0] == "still_falling"
+    assert diagnose([2.3, 1.0, 0.5], [0.501, 0.5], 0.1) is None  # converged: nothing to say
+    assert diagnose([2.3, 40.0, 0.1], [0.2, 0.1], 10)[0] == "still_falling"  # a spike that cost nothing

@@ -7,6 +7,10 @@ import streamlit as st
 
 from core.config import TrainConfig
 
+# What the Train page starts from: the config's defaults, in slow motion so a class sees the first run learn
+# (at full speed the default digits run is over before the first redraw).
+UI_DEFAULTS = TrainConfig(pace="slow")
+
 # The Train page's widget key for each TrainConfig field it sets.
 FIELDS = {
     "dataset": "w_dataset",
@@ -45,7 +49,7 @@ def set_kept(key: str, value) -> None:
 def kept_config() -> TrainConfig:
     """The TrainConfig the Train page is set to (its defaults for anything not set yet)."""
     kept = st.session_state.get("_kept", {})
-    return TrainConfig(**{f: kept[k] for f, k in FIELDS.items() if k in kept})
+    return UI_DEFAULTS.with_(**{f: kept[k] for f, k in FIELDS.items() if k in kept})
 
 
 def config_from_widgets() -> TrainConfig:
