@@ -5,6 +5,8 @@
 session, which routes to the page the URL names.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 if __name__ != "__main__":
@@ -15,6 +17,7 @@ else:
     from core.process import page_drawn
 
     st.set_page_config(page_title="Learn image classification", page_icon="🔢", layout="wide")
+    st.html(Path(__file__).parent / "ui" / "page.css")  # the projector-sized layout, for every page
     st.navigation(
         [
             st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
@@ -24,6 +27,7 @@ else:
             st.Page("pages/compare.py", title="Compare runs", icon="📈"),
             st.Page("pages/race.py", title="Same-seed race", icon="🏁"),
             st.Page("pages/board.py", title="Class board", icon="🏫"),
-        ]
+        ],
+        position="top",  # the sidebar is the Train page's settings: on a projector they fit without scrolling
     ).run()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

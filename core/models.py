@@ -80,46 +80,34 @@ def cnn_padding(size: int) -> int:
     return 0 if size >= 28 else 2
 
 
+# fmt: off
+# (the Inside page shows these classes' source: one layer a line, as the seed tutorials write them)
 class CNN(nn.Sequential):
     """The seed LeNet-like CNN: conv 6@5x5, pool, conv 12@5x5, pool, fc 120, fc 60, fc 10."""
 
     def __init__(self, size: int = 28, num_classes: int = 10):
         p = cnn_padding(size)
         side = ((size + 2 * p - 4) // 2 + 2 * p - 4) // 2  # after conv5, pool2, conv5, pool2
-        super().__init__(
-            OrderedDict(
-                [
-                    ("conv1", nn.Conv2d(1, 6, 5, padding=p)),
-                    ("relu1", nn.ReLU()),
-                    ("pool1", nn.MaxPool2d(2)),
-                    ("conv2", nn.Conv2d(6, 12, 5, padding=p)),
-                    ("relu2", nn.ReLU()),
-                    ("pool2", nn.MaxPool2d(2)),
-                    ("flatten", nn.Flatten()),
-                    ("fc1", nn.Linear(12 * side * side, 120)),
-                    ("relu3", nn.ReLU()),
-                    ("fc2", nn.Linear(120, 60)),
-                    ("relu4", nn.ReLU()),
-                    ("out", nn.Linear(60, num_classes)),
-                ]
-            )
-        )
+        super().__init__(OrderedDict([
+            ("conv1", nn.Conv2d(1, 6, 5, padding=p)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+            ("conv2", nn.Conv2d(6, 12, 5, padding=p)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()),                   # (B, 12, side, side) -> (B, 12 * side * side)
+            ("fc1", nn.Linear(12 * side * side, 120)), ("relu3", nn.ReLU()),
+            ("fc2", nn.Linear(120, 60)), ("relu4", nn.ReLU()),
+            ("out", nn.Linear(60, num_classes)),         # (B, 10) logits
+        ]))
 
 
 class MLP(nn.Sequential):
     """One hidden layer: flatten, linear, ReLU, linear."""
 
     def __init__(self, num_inputs: int, hidden: int = 256, num_classes: int = 10):
-        super().__init__(
-            OrderedDict(
-                [
-                    ("flatten", nn.Flatten()),
-                    ("fc1", nn.Linear(num_inputs, hidden)),
-                    ("relu1", nn.ReLU()),
-                    ("out", nn.Linear(hidden, num_classes)),
-                ]
-            )
-        )
+        super().__init__(OrderedDict([
+            ("flatten", nn.Flatten()),                   # (B, 1, 28, 28) -> (B, 784)
+            ("fc1", nn.Linear(num_inputs, hidden)), ("relu1", nn.ReLU()),
+            ("out", nn.Linear(hidden, num_classes)),     # (B, 10) logits
+        ]))
+# fmt: on
 
 
 # ------------------------------------------------------------------------------------ registry

@@ -104,7 +104,7 @@ def _live_layout(height: int, title: str, **axes) -> dict:
             "plot_bgcolor": "white",
             "uirevision": "keep",
             "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"},
-            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "font": {"size": 14}},
             **axes,
         }
     )
@@ -202,6 +202,7 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
         "overlaying": "y",
         "side": "right",
         "range": [0, 1.02],
+        "dtick": 0.2,
         "tickformat": ".0%",
         "showgrid": False,
         "automargin": False,
@@ -367,33 +368,47 @@ def tile_grid(
     labels: list[str] | None = None,
     diverging: bool = True,
     title: str | None = None,
-    tile_px: int = 90,
+    tile_px: int = 150,
 ) -> go.Figure:
-    """Many small 2-D maps (N, h, w) tiled into one heatmap with gaps: fast even for 72 conv filters."""
+    """Many small 2-D maps (N, h, w) tiled into one heatmap with gaps: fast even for 72 conv filters.
+
+    The figure has its own width and height (each map tile_px wide, gaps a sixth of a map, the colour bar
+    beside the last column): shown at its own size, not stretched to the page with the tiles lost in it."""
     n, h, w = maps.shape
     rows = -(-n // cols)
-    grid = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    gap = max(1, round(h / 6))
+    grid = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
     for i in range(n):
         r, c = divmod(i, cols)
-        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = maps[i]
+        grid[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = maps[i]
     lim = float(np.nanmax(np.abs(maps))) or 1.0
     scale = dict(zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu") if diverging else dict(colorscale="Greys")
-    fig = go.Figure(go.Heatmap(z=grid, hovertemplate="%{z:.3f}<extra></extra>", showscale=True, **scale))
+    bar = dict(thickness=14, len=min(1.0, 0.5 + 0.1 * rows), x=1.0, xpad=8, tickfont=dict(size=12))
+    fig = go.Figure(go.Heatmap(z=grid, hovertemplate="%{z:.3f}<extra></extra>", showscale=True, colorbar=bar, **scale))
     if labels:
         for i, label in enumerate(labels[:n]):
             r, c = divmod(i, cols)
             fig.add_annotation(
-                x=c * (w + 1) + (w - 1) / 2,
-                y=r * (h + 1) - 0.9,
+                x=c * (w + gap) + (w - 1) / 2,
+                y=r * (h + gap) - 0.6,
                 text=label,
                 showarrow=False,
-                font=dict(size=12),
+                font=dict(size=13),
                 yanchor="bottom",
             )
-    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
-    fig.update_xaxes(visible=False)
-    height = max(160, int(rows * tile_px * 1.15) + (80 if title else 40))
-    return _layout(fig, height, title)
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x", constrain="domain")
+    fig.update_xaxes(visible=False, constrain="domain")
+    px_per_cell = tile_px / w
+    top = 70 if title else 24
+    top += 20 if labels else 0
+    width = int(grid.shape[1] * px_per_cell) + 110
+    height = int(grid.shape[0] * px_per_cell) + top + 16
+    fig = _layout(fig, height, title)
+    # the gaps (NaN) show the plot's background: grey lines that part maps whose edges are white (zero)
+    fig.update_layout(width=width, margin=dict(l=10, r=100, t=top, b=16), plot_bgcolor="#c4c4c4")
+    if title:
+        fig.update_layout(title=dict(x=0, xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=14)))
+    return fig
 
 
 def bias_bars(b, classes, height: int = 260) -> go.Figure:

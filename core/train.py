@@ -78,43 +78,53 @@ def evaluate(
     return loss_sum / len(y), correct / len(y), torch.cat(probs)
 
 
+@torch.no_grad()
+def scratch_step(model: M.SoftmaxRegression, X: torch.Tensor, y: torch.Tensor, lr: float):
+    """One minibatch of softmax regression as the seeds teach it, the gradient written out (no autograd)."""
+    X = X.reshape(len(X), -1)  # (B, 1, 28, 28) -> (B, 784)
+    O = X @ model.W + model.b  # (B, 784) @ (784, 10) + (10,) -> (B, 10) logits
+    dW, db = M.softmax_regression_grads(X, O, y)
+    M.sgd([model.W, model.b], (dW, db), lr)
+    return M.cross_entropy(O, y).mean(), O
+
+
+def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.Tensor):
+    """One minibatch with autograd: forward, mean loss, backward (fills each parameter's .grad), update."""
+    O = model(X)  # (B, 10) logits
+    loss = loss_fn(O, y).mean()
+    for p in model.parameters():
+        p.grad = None
+    loss.backward()
+    update()  # Adam's step, or the hand-written SGD on every parameter's .grad
+    return loss.detach(), O.detach()
+
+
 def make_step(model: nn.Module, cfg: TrainConfig):
     """A function (X, y) -> (mean loss, logits) that updates the model by one minibatch."""
     spec = M.spec(cfg.model)
     if spec.scratch and cfg.optimizer == "sgd":
-        params = [model.W, model.b]
-
-        @torch.no_grad()
-        def scratch_step(X, y):  # the seeds' recipe with the gradient written out: no autograd
-            X = X.reshape(len(X), -1)
-            O = X @ model.W + model.b
-            dW, db = M.softmax_regression_grads(X, O, y)
-            M.sgd(params, (dW, db), cfg.lr)
-            return M.cross_entropy(O, y).mean(), O
-
-        return scratch_step
-
+        return lambda X, y: scratch_step(model, X, y, cfg.lr)
     params = list(model.parameters())
-    # fused Adam: one kernel per step instead of a dozen per parameter
-    adam = torch.optim.Adam(params, lr=cfg.lr, fused=True) if cfg.optimizer == "adam" else None
+    if cfg.optimizer == "adam":  # fused: one kernel per step instead of a dozen per parameter
+        update = torch.optim.Adam(params, lr=cfg.lr, fused=True).step
+    else:
+        update = lambda: M.sgd(params, [p.grad for p in params], cfg.lr)
     loss_fn = M.cross_entropy if spec.scratch else F.cross_entropy
-    channels_last = spec.channels_last
+    if spec.channels_last:  # match the model's NHWC layout (see init_model)
+        return lambda X, y: autograd_step(model, loss_fn, update, X.contiguous(memory_format=torch.channels_last), y)
+    return lambda X, y: autograd_step(model, loss_fn, update, X, y)
 
-    def autograd_step(X, y):
-        if channels_last:  # match the model's NHWC layout (see init_model)
-            X = X.contiguous(memory_format=torch.channels_last)
-        O = model(X)
-        loss = loss_fn(O, y).mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        if adam is not None:
-            adam.step()
-        else:
-            M.sgd(params, [p.grad for p in params], cfg.lr)
-        return loss.detach(), O.detach()
 
-    return autograd_step
+def training_code(cfg: TrainConfig) -> list:
+    """The functions and classes that train cfg, in the order a step uses them (the Inside page shows their
+    source): the model, the loss, the step, the update."""
+    spec = M.spec(cfg.model)
+    model = [type(M.build(cfg.model, 28, 10, 16))]
+    model = [c for c in model if c.__module__ == M.__name__]  # this project's classes, not torch's
+    if spec.scratch and cfg.optimizer == "sgd":
+        return [*model, M.log_softmax, M.softmax, M.cross_entropy, M.softmax_regression_grads, scratch_step, M.sgd]
+    update = [M.sgd] if cfg.optimizer == "sgd" else []
+    return [*model, M.log_softmax, M.cross_entropy, autograd_step, make_step, *update]
 
 
 # A mean cross-entropy above this gives the true class a probability below e^-1000: the weights have blown up.

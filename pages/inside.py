@@ -10,9 +10,10 @@ import torch
 from core import data as D
 from core import models as M
 from core import plots
+from core.config import OPTIMIZERS
 from core.events import ACTIVE
 from core.preprocess import ImageError, prepare
-from core.train import restore
+from core.train import autograd_step, make_step, restore, training_code
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.session import current_view
@@ -68,12 +69,18 @@ def hidden_units_ui(model):
 
 def filters_ui(model):
     w1 = model.conv1.weight.detach().numpy()[:, 0]
-    chart(st, plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)], title="conv1: six 5×5 filters"), key="in_conv1")
+    chart(
+        st,
+        plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)], title="conv1: six 5×5 filters", tile_px=120),
+        key="in_conv1",
+        width="content",
+    )
     w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
     chart(
         st,
-        plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)", tile_px=60),
+        plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)", tile_px=56),
         key="in_conv2",
+        width="content",
     )
 
 
@@ -90,10 +97,11 @@ def weights_ui(model, caption):
 
 
 def predict_ui(model, ds):
-    source = st.radio("Image", ["A test image", "Upload your own"], horizontal=True, key="in_source")
+    pick, which = st.columns([1, 1], vertical_alignment="bottom")
+    source = pick.radio("Image", ["A test image", "Upload your own"], horizontal=True, key="in_source")
     x, true = None, None
     if source == "A test image":
-        idx = st.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
+        idx = which.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
         x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
         image, caption = ds.test_x[idx].numpy(), f"Test image #{idx}: a {info.classes[true]}, as the model sees it"
     else:
@@ -127,9 +135,10 @@ def predict_ui(model, ds):
                 chart(
                     st,
                     plots.tile_grid(
-                        maps, 6, diverging=name.startswith("conv"), title=f"{name}: {list(out.shape)}", tile_px=70
+                        maps, 6, diverging=name.startswith("conv"), title=f"{name}: {list(out.shape)}", tile_px=110
                     ),
                     key=f"in_fm_{name}",
+                    width="content",
                 )
 
 
@@ -145,24 +154,49 @@ def shapes_ui():
         st.markdown("with input side *n*, filter *f*, padding *p*, stride *s*: the **formula** column works it.")
 
 
+# The maths beside each piece of code the Code view shows (core.train.training_code lists the pieces).
+EQUATIONS = {
+    M.SoftmaxRegression: [r"\mathbf{O} = \mathbf{X}\mathbf{W} + \mathbf{b}"],
+    M.MLP: [
+        r"\mathbf{H} = \mathrm{ReLU}(\mathbf{X}\mathbf{W}_1 + \mathbf{b}_1)",
+        r"\mathbf{O} = \mathbf{H}\mathbf{W}_2 + \mathbf{b}_2",
+    ],
+    M.CNN: [r"\text{conv} \to \mathrm{ReLU} \to \text{max-pool},\ \text{twice; then three linear layers}"],
+    M.log_softmax: [r"\mathrm{softmax}(\mathbf{O})_{ij} = \frac{\exp(O_{ij})}{\sum_k \exp(O_{ik})}"],
+    M.cross_entropy: [r"\ell(\mathbf{y}, \hat{\mathbf{y}}) = -\log \hat{y}_{y}"],
+    M.softmax_regression_grads: [
+        r"\frac{\partial \ell}{\partial \mathbf{O}} = \mathrm{softmax}(\mathbf{O}) - \mathrm{onehot}(y)",
+        r"\frac{\partial \ell}{\partial \mathbf{W}} = \mathbf{X}^\top \frac{\partial \ell}{\partial \mathbf{O}}",
+    ],
+    M.sgd: [r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \nabla_{\mathbf{w}} \ell"],
+    autograd_step: [r"\nabla_{\mathbf{w}} \ell \ \text{for every weight, by backpropagation (loss.backward())}"],
+}
+ADAM = [  # torch.optim.Adam's update, as its documentation writes it (g = gradient, t = step)
+    r"\mathbf{m} \leftarrow \beta_1 \mathbf{m} + (1 - \beta_1)\,\mathbf{g}, \quad "
+    r"\mathbf{v} \leftarrow \beta_2 \mathbf{v} + (1 - \beta_2)\,\mathbf{g}^2",
+    r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \frac{\mathbf{m} / (1 - \beta_1^t)}"
+    r"{\sqrt{\mathbf{v} / (1 - \beta_2^t)} + \epsilon}",
+]
+NOTES = {
+    M.cross_entropy: "The loss. Models trained with autograd use torch's `F.cross_entropy`, which computes the same "
+    "numbers as this scratch version (tests/test_models.py checks it).",
+    make_step: "Which update runs after each backward pass: for Adam, torch's `torch.optim.Adam` with the update "
+    "rule above (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).",
+}
+
+
 def code_ui():
-    parts = [
-        (r"\mathrm{softmax}(\mathbf{O})_{ij} = \frac{\exp(O_{ij})}{\sum_k \exp(O_{ik})}", M.log_softmax),
-        (None, M.softmax),
-        (r"\ell(\mathbf{y}, \hat{\mathbf{y}}) = -\log \hat{y}_{y}", M.cross_entropy),
-        (
-            r"\frac{\partial \ell}{\partial \mathbf{O}} = \mathrm{softmax}(\mathbf{O}) - \mathrm{onehot}(y),\quad"
-            r"\frac{\partial \ell}{\partial \mathbf{W}} = \mathbf{X}^\top \frac{\partial \ell}{\partial \mathbf{O}}",
-            M.softmax_regression_grads,
-        ),
-        (r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \nabla_{\mathbf{w}} \ell", M.sgd),
-    ]
-    st.markdown("The functions below are read from the code that trains your model, not copied.")
-    for equation, fn in parts:
-        left, right = st.columns([2, 3])
-        if equation:
-            left.latex(equation)
-        right.code(inspect.getsource(fn), language="python", wrap_lines=True)
+    st.markdown(
+        f"How **{spec.label}** learns with **{OPTIMIZERS[cfg.optimizer]}** (learning rate η = {cfg.lr:g}). "
+        "The code below is read from the functions that train it, not copied."
+    )
+    for piece in training_code(cfg):
+        equations = EQUATIONS.get(piece, []) + (ADAM if piece is make_step and cfg.optimizer == "adam" else [])
+        for equation in equations:  # above the code, full width: long formulas are not cut off
+            st.latex(equation)
+        if piece in NOTES:
+            st.caption(NOTES[piece])
+        st.code(inspect.getsource(piece), language="python", wrap_lines=True)
 
 
 with tab_shapes:

@@ -12,7 +12,7 @@ from core.process import CORES
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
-from ui.labels import heading, heading_for, live_progress, progress_of
+from ui.labels import ended_progress, heading, heading_for, live_progress
 from ui.live_view import live_view
 from ui.loading import load_dataset
 from ui.services import manager
@@ -29,13 +29,12 @@ def apply_preset():
 
 
 def controls_ui() -> TrainConfig:
+    """The sidebar: what a class changes most first, so it fits a 720-pixel-high projector without scrolling."""
     for field, key in FIELDS.items():
         keep(key, getattr(UI_DEFAULTS, field))
     keep("w_preset", "d2l-softmax")
     keep("w_nick", "")
     with st.sidebar:
-        st.header("Set up a run")
-        st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         c1.selectbox(
             "Seed recipe",
@@ -44,8 +43,17 @@ def controls_ui() -> TrainConfig:
             help="The classic tutorials' settings: d2l softmax, the seed CNN, MNIST logistic regression.",
         )
         c2.button("Use recipe", on_click=apply_preset, width="stretch")
-        for field, key in FIELDS.items():
-            setting(field, key)
+        for field in ("dataset", "model", "optimizer", "lr"):
+            setting(field, FIELDS[field])
+        left, right = st.columns(2)
+        with left:
+            setting("batch_size", FIELDS["batch_size"])
+        with right:
+            setting("epochs", FIELDS["epochs"])
+        setting("pace", FIELDS["pace"])
+        st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
+        for field in ("val_fraction", "train_subset", "seed"):
+            setting(field, FIELDS[field])
     save_kept("w_preset", "w_nick", *FIELDS.values())
     return config_from_widgets()
 
@@ -96,9 +104,8 @@ def start_ui(cfg: TrainConfig, job) -> None:
         st.error(problem)
 
 
-def ended_ui(s) -> None:
-    """A queued or ended run's status as Streamlit elements (drawn once, not every second)."""
-    st.subheader(heading(s))
+def status_ui(s) -> None:
+    """Above the charts, what must be read before them: a queued run's place, why a run failed or stopped."""
     if s.state == QUEUED:
         counts = manager().counts()
         st.info(
@@ -110,19 +117,20 @@ def ended_ui(s) -> None:
         st.error(s.message, icon="❌")
     if s.state == STOPPED:
         st.warning(s.message, icon="⏹️")
-    progress = progress_of(s)
-    if progress is not None:
-        st.progress(progress[0], text=progress[1])
-    if s.done is not None:
-        d = s.done
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Test accuracy", f"{d.test_acc:.1%}")
-        m2.metric("Test loss", f"{d.test_loss:.3f}")
-        m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
-        verdict = diagnose(s.losses, [e.train_loss for e in s.epochs], s.config.lr)
-        if verdict is not None:
-            kind, text = verdict
-            (st.warning if kind == "too_high" else st.info)(text, icon="⚠️" if kind == "too_high" else "💡")
+
+
+def results_ui(s) -> None:
+    """Below the charts, a finished run's figures and what its loss curve says: the charts stay where they
+    were while it trained (its test accuracy is in the progress line above them too)."""
+    d = s.done
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Test accuracy", f"{d.test_acc:.1%}")
+    m2.metric("Test loss", f"{d.test_loss:.3f}")
+    m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
+    verdict = diagnose(s.losses, [e.train_loss for e in s.epochs], s.config.lr)
+    if verdict is not None:
+        kind, text = verdict
+        (st.warning if kind == "too_high" else st.info)(text, icon="⚠️" if kind == "too_high" else "💡")
 
 
 def job_ui(job, cfg: TrainConfig) -> None:
@@ -137,7 +145,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
 
     @st.fragment(run_every=every)
     def live():
-        box = st.container()  # a queued or ended run's status; the view stays below it in every state
+        box = st.container()  # a queued, failed or stopped run's status; the view stays below it
         if job is None:
             # empty axes now: the student sees where the curves will go, and plotly is loaded before Start
             live_view(
@@ -169,8 +177,17 @@ def job_ui(job, cfg: TrainConfig) -> None:
             )
             return
         with box:
-            ended_ui(s)
-        live_view(st.container(), "live", feed.figures(s, smooth) if s.state != QUEUED else {})
+            status_ui(s)
+        # the same view as while it ran: heading, progress line and charts in the same place
+        live_view(
+            st.container(),
+            "live",
+            feed.figures(s, smooth) if s.state != QUEUED else {},
+            head=heading(s),
+            progress=ended_progress(s),
+        )
+        if s.done is not None:
+            results_ui(s)
 
     live()
     st.toggle("Smooth the batch loss", key="w_smooth", value=True)

@@ -62,7 +62,8 @@ def test_inside_page_without_a_run_says_to_train_first():
     at.switch_page("pages/inside.py").run()
     assert not at.exception
     assert "Train a model first" in at.info[0].value
-    assert len(at.dataframe) == 1 and len(at.code) == 5  # shapes and the real source still shown
+    # shapes and the real source still shown: the model, softmax, the loss, the gradient, the step, the update
+    assert len(at.dataframe) == 1 and len(at.code) == 7
     assert "def cross_entropy" in " ".join(c.value for c in at.code)
 
 
@@ -115,3 +116,14 @@ def test_predict_tab_shows_the_test_image_and_labels_every_class():
     probs = next(c for c in at.get("plotly_chart") if c.key == "in_probs")
     xaxis = json.loads(probs.proto.spec)["layout"]["xaxis"]
     assert xaxis["type"] == "category" and xaxis["dtick"] == 1  # "0".."9" all labelled, not every other one
+
+
+def test_code_view_shows_what_trained_the_run_in_view():
+    """A CNN trained with Adam: its module, the autograd step and Adam's rule, not softmax regression's SGD."""
+    at, _ = _trained_app("cnn")
+    code = " ".join(c.value for c in at.code)
+    assert "class CNN" in code and "def autograd_step" in code and "torch.optim.Adam" in code
+    assert "def softmax_regression_grads" not in code and "def scratch_step" not in code
+    maths = " ".join(m.value for m in at.latex)
+    assert r"\beta_1" in maths and "backpropagation" in maths
+    assert any("CNN (the seed LeNet)" in m.value and "Adam" in m.value for m in at.markdown)

@@ -238,3 +238,13 @@ def test_a_finished_runs_loss_gets_a_verdict():
     assert diagnose([2.3, 1.0, 0.5], [0.6, 0.5], 0.1)[0] == "still_falling"
     assert diagnose([2.3, 1.0, 0.5], [0.501, 0.5], 0.1) is None  # converged: nothing to say
     assert diagnose([2.3, 40.0, 0.1], [0.2, 0.1], 10)[0] == "still_falling"  # a spike that cost nothing
+
+
+def test_the_default_run_learns_and_the_page_can_show_its_settings():
+    """The first thing a class runs: digits with the defaults ends learned (0.956 measured at seed 0)."""
+    from core.config import LR_CHOICES
+
+    cfg = TrainConfig()
+    assert cfg.lr in LR_CHOICES  # the Train page's slider holds the same rate the CLI uses
+    done = list(train(cfg))[-1]
+    assert isinstance(done, Done) and done.test_acc >= 0.93, done

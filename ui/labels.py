@@ -15,8 +15,9 @@ def model_label(name: str) -> str:
 
 
 def describe(cfg) -> str:
-    """'Softmax regression on Digits 8x8 (embedded), lr 0.1, batch 256': a run's settings in a line."""
-    return f"{M.spec(cfg.model).short} on {D.info(cfg.dataset).title}, lr {cfg.lr:g}, batch {cfg.batch_size}"
+    """'Softmax regression on Digits 8x8 · lr 0.3 · batch 32': a run's settings in a line."""
+    dataset = D.info(cfg.dataset).title.split(" (")[0]
+    return f"{M.spec(cfg.model).short} on {dataset} · lr {cfg.lr:g} · batch {cfg.batch_size}"
 
 
 def heading_for(cfg, state: str) -> str:
@@ -44,3 +45,14 @@ def progress_of(s) -> tuple[float, str] | None:
 def live_progress(s) -> tuple[float, str]:
     """A running job's progress line from its start, so the charts below it do not move at the first batch."""
     return progress_of(s) or (0.0, "Starting: loading the images and building the model…")
+
+
+def ended_progress(s) -> tuple[float, str] | None:
+    """A queued or ended run's progress line: a finished run's result, else how far it got."""
+    if s.done is not None:
+        d = s.done
+        return 1.0, (
+            f"test accuracy {d.test_acc:.1%} · test loss {d.test_loss:.3f} · {s.config.epochs} epochs, "
+            f"{d.train_s_per_epoch:.2f} s each"
+        )
+    return progress_of(s)

@@ -11,7 +11,7 @@ def test_first_visit_by_deep_link_goes_through_the_router(browser, tmp_path):
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{port}/board")
         page.get_by_role("heading", name="Class board").wait_for(timeout=30_000)
-        nav = page.locator("[data-testid=stSidebarNav]")
+        nav = page.locator("[data-testid=stTopNav]")  # the pages, in the header: the sidebar holds settings
         nav.get_by_text("Same-seed race").wait_for()
         text = nav.inner_text()
         assert "Inside the model" in text and "common" not in text and "app" not in text.split()
