@@ -12,6 +12,8 @@ QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped",
 INTERRUPTED = "interrupted"  # only in the run store: the server stopped while the run trained
 FINISHED = (DONE, STOPPED, FAILED)
 ACTIVE = (QUEUED, RUNNING)
+# What a run is for, kept with it: a Train page run (""), or one half of a same-seed race (not ranked on the board).
+RACE = "race"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,6 +99,7 @@ class TrainingJob:
         self,
         cfg: TrainConfig,
         nickname: str = "",
+        tag: str = "",
         max_runtime_s: float | None = None,
         on_finish: Callable[[TrainingJob], None] | None = None,
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
@@ -106,6 +107,7 @@ class TrainingJob:
         self.id = f"job{next(self._ids)}-{os.urandom(3).hex()}"
         self.config = cfg
         self.nickname = nickname
+        self.tag = tag  # what the run is for (core.events.RACE or "")
         self.max_runtime_s = max_runtime_s
         self.released_at: float | None = None
         self._on_finish = on_finish
@@ -308,9 +310,9 @@ class JobManager:
         self._reaper: threading.Thread | None = None
         self.peak_running = 0
 
-    def submit(self, cfg: TrainConfig, nickname: str = "") -> TrainingJob:
+    def submit(self, cfg: TrainConfig, nickname: str = "", tag: str = "") -> TrainingJob:
         """Queue a job; it starts as soon as a slot is free (at once if one is)."""
-        job = TrainingJob(cfg, nickname, self.max_runtime_s, self._finished, self.listeners)
+        job = TrainingJob(cfg, nickname, tag, self.max_runtime_s, self._finished, self.listeners)
         job.queue_position = lambda: self._position(job)
         with self._lock:
             self._jobs[job.id] = job

@@ -24,7 +24,7 @@ from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, Epoch
 from core.metrics import confusion
 from core.train import evaluate, restore
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
 
@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS runs (
     train_s_per_epoch REAL,
     confusion TEXT,                   -- JSON list of lists, rows = true class
     checkpoint TEXT,                  -- path of the saved weights
-    threads INTEGER                   -- torch's intra-op threads it trained with (schema 2)
+    threads INTEGER,                  -- torch's intra-op threads it trained with (schema 2)
+    tag TEXT NOT NULL DEFAULT ''      -- what it is for: '' a Train page run, 'race' half a race (schema 3)
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -59,6 +60,7 @@ EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "
 # (from_version, sql) steps; opening a store applies the ones a database has not seen, in order.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "ALTER TABLE runs ADD COLUMN threads INTEGER"),
+    (2, "ALTER TABLE runs ADD COLUMN tag TEXT NOT NULL DEFAULT ''"),
 ]
 
 
@@ -143,11 +145,13 @@ class RunStore:
         return int(self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     # ------------------------------------------------------------------ recording
-    def start(self, run_id: str, cfg: TrainConfig, nickname: str = "", threads: int | None = None) -> None:
+    def start(
+        self, run_id: str, cfg: TrainConfig, nickname: str = "", threads: int | None = None, tag: str = ""
+    ) -> None:
         self._write(
-            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads),
+            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads, tag) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads, tag),
         )
 
     def add_epoch(self, run_id: str, e: EpochEnd) -> None:
@@ -192,14 +196,14 @@ class RunStore:
     def record(self, job, event) -> None:
         """A JobManager listener: persist each event as it happens, not only at the end."""
         if isinstance(event, Started):
-            self.start(job.id, job.config, job.nickname, event.threads)
+            self.start(job.id, job.config, job.nickname, event.threads, job.tag)
         elif isinstance(event, EpochEnd):
             self.add_epoch(job.id, event)
         elif isinstance(event, Done):
             self.finish(job.id, DONE, done=event, config=job.config)
         elif isinstance(event, Failed):
             if self.get(job.id) is None:  # failed before Started (bad config, missing data)
-                self.start(job.id, job.config, job.nickname)
+                self.start(job.id, job.config, job.nickname, tag=job.tag)
             self.finish(job.id, FAILED, event.message)
         elif isinstance(event, Stopped):
             self.finish(job.id, STOPPED, event.reason)

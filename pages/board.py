@@ -1,77 +1,95 @@
-"""Classroom board: every run on this server, from every session, ranked; auto-refreshing."""
+"""Class board: every student's runs on this server, ranked by test accuracy; refreshes by itself."""
 
-import math
+import collections
 
 import pandas as pd
 import streamlit as st
 
 from core import data as D
+from core import models as M
 from core import plots
-from core.events import RUNNING
+from core.events import RACE, RUNNING
 from ui.live_view import chart
 from ui.services import store as run_store
+from ui.state import keep, kept, save_kept
 
-st.title("Class board")
+AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
 store = run_store()
-c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-dataset = c1.selectbox("Dataset", list(D.REGISTRY), key="board_dataset", format_func=lambda n: D.REGISTRY[n].title)
-axis = c2.selectbox("Hyperparameter", ["lr", "batch_size", "epochs", "train_subset"], key="board_axis")
-presenter = c3.toggle("Presenter view", key="board_presenter", help="Large type for the projector")
-if presenter:
+runs = [r for r in store.list() if r["tag"] != RACE]  # a race is one student's experiment, not an entry
+counts = collections.Counter(r["config"]["dataset"] for r in runs)
+keep("board_dataset", counts.most_common(1)[0][0] if counts else next(iter(D.REGISTRY)))  # the class's dataset
+keep("board_axis", AXES[0])
+keep("board_presenter", False)
+
+head, switch = st.columns([5, 1], vertical_alignment="bottom")
+presenter = switch.toggle("Presenter view", key="board_presenter", help="For the projector: the top ten and the plot")
+if presenter:  # the settings stay as they were, out of the way
+    dataset, axis = kept("board_dataset"), kept("board_axis")
+    head.title(f"Class board: {D.REGISTRY[dataset].title}")
     st.html(
-        "<style>[data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 30px !important; "
-        "padding: 10px 22px !important;} h1 {font-size: 3.4rem !important;}</style>"
+        "<style>[data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; "
+        "padding: 4px 14px !important;}</style>"
     )
+else:
+    head.title("Class board")
+    c1, c2 = st.columns(2)
+    dataset = c1.selectbox("Dataset", list(D.REGISTRY), key="board_dataset", format_func=lambda n: D.REGISTRY[n].title)
+    axis = c2.selectbox("Hyperparameter", AXES, key="board_axis")
+    save_kept("board_dataset", "board_axis")
+save_kept("board_presenter")
+
+
+def ranked(dataset: str) -> pd.DataFrame:
+    """The runs on a dataset, best test accuracy first, numbered 1, 2, 3... (unfinished runs last, unranked)."""
+    rows = [
+        {
+            "nickname": r["nickname"] or "anonymous",
+            "model": M.REGISTRY[r["config"]["model"]].short if r["config"]["model"] in M.REGISTRY else "?",
+            "optimizer": r["config"]["optimizer"],
+            **{k: r["config"][k] for k in AXES},
+            "test acc": r["test_acc"],
+            "state": r["state"],
+            "s/epoch": r["train_s_per_epoch"],
+        }
+        for r in store.list(dataset=dataset)
+        if r["tag"] != RACE
+    ]
+    df = pd.DataFrame(rows, columns=["nickname", "model", "optimizer", *AXES, "test acc", "state", "s/epoch"])
+    df = df.sort_values("test acc", ascending=False, na_position="last", kind="stable")
+    df.insert(0, "rank", [i + 1 if pd.notna(a) else None for i, a in enumerate(df["test acc"])])
+    return df.astype({"rank": "Int64"})
 
 
 @st.fragment(run_every=3.0)
 def board():
-    rows = []
-    for r in store.list(dataset=dataset):
-        c = r["config"]
-        rows.append(
-            {
-                "nickname": r["nickname"] or "anonymous",
-                "model": c["model"],
-                "optimizer": c["optimizer"],
-                "lr": c["lr"],
-                "batch_size": c["batch_size"],
-                "epochs": c["epochs"],
-                "train_subset": c["train_subset"],
-                "test acc": r["test_acc"],
-                "state": r["state"],
-                "s/epoch": r["train_s_per_epoch"],
-            }
-        )
-    if not rows:
+    df = ranked(dataset)
+    if df.empty:
         st.info(f"No runs on {D.REGISTRY[dataset].title} yet. They appear here as students train.", icon="🏫")
         return
-    df = pd.DataFrame(rows).sort_values("test acc", ascending=False, na_position="last")
-    finished = [r for r in rows if r["test acc"] is not None and not math.isnan(r["test acc"])]
-    running = sum(r["state"] == RUNNING for r in rows)
-    st.caption(f"{len(rows)} runs, {running} training now · refreshes every 3 s")
-    if presenter:
-        top = df[df["test acc"].notna()].head(10)
-        st.table(
-            top[["nickname", "model", "lr", "batch_size", "test acc"]].style.format(
-                {"test acc": "{:.1%}", "lr": "{:g}"}
-            )
-        )
-    else:
-        st.dataframe(
-            df,
-            hide_index=True,
-            width="stretch",
-            column_config={"test acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
-        )
-    if finished:
-        chart(
-            st,
-            plots.hyper_scatter(
-                finished, axis, log_x=axis == "lr", font=24 if presenter else 14, height=600 if presenter else 460
-            ),
-            key="board_scatter",
-        )
+    finished = df[df["test acc"].notna()]
+    st.caption(f"{len(df)} runs, {int((df['state'] == RUNNING).sum())} training now · refreshes every 3 s")
+    scatter = plots.hyper_scatter(
+        finished.to_dict("records"),
+        axis,
+        log_x=axis == "lr",
+        font=20 if presenter else 14,
+        height=540 if presenter else 460,
+    )
+    if presenter:  # the top ten beside the plot, both on one projector screen
+        left, right = st.columns([1, 1])
+        top = finished.head(10).set_index("rank")[["nickname", "model", "test acc"]]
+        left.table(top.style.format({"test acc": "{:.1%}"}))
+        if len(finished):
+            chart(right, scatter, key="board_scatter")
+        return
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="stretch",
+        column_config={"test acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+    )
+    if len(finished):
+        chart(st, scatter, key="board_scatter")
 
 
 board()

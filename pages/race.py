@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import plots
-from core.events import ACTIVE
+from core.events import ACTIVE, RACE
 from ui.controls import LABELS, setting
 from ui.live_view import live_chart
 from ui.services import manager
@@ -46,8 +46,8 @@ c1, c2 = st.columns([1, 4])
 if c1.button("🏁 Start the race", type="primary", disabled=bool(problems) or racing):
     # owned by this session like a Train run: stopped by the reaper once its tab is gone
     st.session_state["race_ids"] = [
-        own(manager().submit(cfg_a, nickname="race A")).id,
-        own(manager().submit(cfg_b, nickname="race B")).id,
+        own(manager().submit(cfg_a, nickname="race A", tag=RACE)).id,
+        own(manager().submit(cfg_b, nickname="race B", tag=RACE)).id,
     ]
     st.rerun()
 if c2.button("■ Stop both", disabled=not racing):

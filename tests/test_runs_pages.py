@@ -107,3 +107,29 @@ def test_runs_are_persisted_while_training():
     job = train_from_page(at, 0.1, nick="linus")
     run = default_store().get(job.id)
     assert run["nickname"] == "linus" and run["state"] == "done" and len(default_store().epochs(job.id)) == 2
+
+
+def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_dataset(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    store = default_store()  # a store of this class alone
+    fashion = TrainConfig(dataset="fashion-mnist")
+    for run_id, nick, cfg, acc, tag in (
+        ("r1", "ada", fashion, 0.81, ""),
+        ("r2", "bob", fashion, 0.84, ""),
+        ("r3", "cy", fashion, None, ""),  # still training
+        ("r4", "race A", fashion, 0.99, "race"),
+        ("r5", "dee", TrainConfig(), 0.95, ""),
+    ):
+        store.start(run_id, cfg, nick, tag=tag)
+        if acc is not None:
+            store._write("UPDATE runs SET state='done', test_acc=? WHERE id=?", (acc, run_id))
+    at = app().switch_page("pages/board.py").run()
+    assert not at.exception
+    assert at.selectbox(key="board_dataset").value == "fashion-mnist"  # where most runs are
+    table = at.dataframe[0].value
+    assert table["nickname"].tolist() == ["bob", "ada", "cy"]  # the race is left out
+    assert table["rank"].tolist()[:2] == [1, 2] and table["rank"].isna().tolist() == [False, False, True]
+    at.toggle(key="board_presenter").set_value(True).run()
+    assert not at.exception and "Fashion-MNIST" in at.title[0].value
+    top = at.table[0].value
+    assert list(top.index) == [1, 2] and top["nickname"].tolist() == ["bob", "ada"]

@@ -33,6 +33,11 @@ def keep(key: str, default) -> None:
         st.session_state[key] = store.get(key, default)
 
 
+def kept(key: str, default=None):
+    """A kept widget value, for a page run that does not draw that widget."""
+    return st.session_state.get("_kept", {}).get(key, default)
+
+
 def save_kept(*keys: str) -> None:
     """Remember these widgets' current values for the next page that draws them."""
     store = st.session_state.setdefault("_kept", {})
