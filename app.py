@@ -15,9 +15,12 @@ if __name__ != "__main__":
     app = st.App(__file__, routes=server.routes(), lifespan=server.lifespan)
 else:
     from core.process import page_drawn
+    from ui.state import settings_from_url, settings_to_url
 
     st.set_page_config(page_title="Learn image classification", page_icon="🔢", layout="wide")
     st.html(Path(__file__).parent / "ui" / "page.css")  # the projector-sized layout, for every page
+    settings_from_url()  # a reload or a shared link: the Train settings it carries...
+    settings_to_url()  # ...and back into the URL, on whatever page this is (the Train page updates it too)
     st.navigation(
         [
             st.Page("pages/train.py", title="Train", icon="🏋️", default=True),

@@ -86,17 +86,16 @@ def open_train_page(browser, url: str):
 
 
 def set_up(page, how: dict) -> None:
-    from tests.e2e.conftest import type_into
+    from core.config import PRESET_TITLES
+    from tests.e2e.conftest import pick, type_into
 
     if "recipe" in how:
-        page.get_by_role("combobox", name="Seed recipe").click()
-        page.get_by_role("option", name=how["recipe"], exact=True).click()
-        page.get_by_role("button", name="Use recipe").click()
+        pick(page, "Recipe", PRESET_TITLES[how["recipe"]])
     for label, value in how.get("numbers", {}).items():
         type_into(page, label, value, settle_ms=300)
     page.wait_for_timeout(1500)
-    # then until the page has finished redrawing for the new settings (the CNN's time estimate takes ~3 s on
-    # 2 cores the first time), as a student presses Start on a settled page: a click during that run waits
+    # then until the page has finished redrawing for the new settings (the time estimate runs real steps),
+    # as a student presses Start on a settled page: a click during that run waits
     # for it, and the job would start under the run's "Running" animation
     page.wait_for_function(
         """() => !document.querySelector('[data-testid^="stStatusWidgetRunning"]')

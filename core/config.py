@@ -86,6 +86,13 @@ class TrainConfig:
         return replace(self, **changes)
 
 
+# What the Train page's recipe box calls each preset.
+PRESET_TITLES = {
+    "d2l-softmax": "d2l: softmax regression from scratch (Fashion-MNIST)",
+    "seed-cnn": "The seed CNN with Adam (Fashion-MNIST)",
+    "mnist-logreg": "Logistic regression on MNIST, 20 % held out",
+}
+
 # The seed tutorials' recipes. Their published figures are asserted in tests/test_presets_real.py.
 PRESETS: dict[str, TrainConfig] = {
     # d2l 3.6 softmax from scratch: test acc ~0.83; d2l asserts train loss < 0.5, train/test acc > 0.7

@@ -82,10 +82,15 @@ if chosen:
     for r in chosen:
         if r["state"] in (INTERRUPTED, FAILED) and r["message"]:
             st.warning(f"{label(r, diff)}: {r['message']}", icon="⚠️")
-    st.caption("Charts: the camera icon on each chart saves it as a PNG.")
+    st.caption(
+        "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "
+        "weights; the link can be shared."
+    )
     cols = st.columns(min(4, len(chosen)))
     for i, r in enumerate(chosen):
-        cols[i % len(cols)].download_button(
+        col = cols[i % len(cols)]
+        col.page_link("pages/results.py", label=f"Open {label(r, diff)[:40]}", icon="🎯", query_params={"run": r["id"]})
+        col.download_button(
             f"⬇ CSV: {label(r, diff)[:40]}",
             store.metrics_csv(r["id"]),
             file_name=f"{r['id']}-metrics.csv",

@@ -40,6 +40,9 @@ def results():
     if ds is None:
         return
     labels, probs, when = latest_predictions(s)
+    if probs is None and job is None:  # a stored run that kept no model (stopped, failed, interrupted)
+        st.info(f"This run ended {s.state} and kept no model to show: its curves are on **Compare runs**.", icon="🗂️")
+        return
     if probs is None:
         st.info(f"Run is {s.state}: results appear after the first epoch.", icon="⏳")
         return

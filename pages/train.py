@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import data as D
 from core import plots
-from core.config import PRESETS, TrainConfig
+from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
 from core.jobs import threads_for
 from core.metrics import diagnose
@@ -17,14 +17,22 @@ from ui.live_view import live_view
 from ui.loading import load_dataset
 from ui.services import manager
 from ui.session import current_job, remember
-from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept
+from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
 SLOW_S = 60
 
 
+CUSTOM = "custom"
+
+
+def recipe_of(cfg: TrainConfig) -> str:
+    """The recipe the settings hold (whatever their pace: it changes the speed, not the maths), or 'custom'."""
+    return next((name for name, preset in PRESETS.items() if preset.with_(pace=cfg.pace) == cfg), CUSTOM)
+
+
 def apply_preset():
-    preset = PRESETS[st.session_state["w_preset"]]
-    for field, key in FIELDS.items():
+    preset = PRESETS.get(st.session_state["w_preset"])
+    for field, key in FIELDS.items() if preset else ():
         st.session_state[key] = getattr(preset, field)
 
 
@@ -32,17 +40,17 @@ def controls_ui() -> TrainConfig:
     """The sidebar: what a class changes most first, so it fits a 720-pixel-high projector without scrolling."""
     for field, key in FIELDS.items():
         keep(key, getattr(UI_DEFAULTS, field))
-    keep("w_preset", "d2l-softmax")
     keep("w_nick", "")
     with st.sidebar:
-        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-        c1.selectbox(
-            "Seed recipe",
-            list(PRESETS),
+        st.session_state["w_preset"] = recipe_of(config_from_widgets())
+        st.selectbox(
+            "Recipe",
+            [CUSTOM, *PRESETS],
             key="w_preset",
-            help="The classic tutorials' settings: d2l softmax, the seed CNN, MNIST logistic regression.",
+            on_change=apply_preset,
+            format_func=lambda name: PRESET_TITLES.get(name, "Custom settings"),
+            help="The classic tutorials' settings. Changing any setting below makes the recipe 'custom'.",
         )
-        c2.button("Use recipe", on_click=apply_preset, width="stretch")
         for field in ("dataset", "model", "optimizer", "lr"):
             setting(field, FIELDS[field])
         left, right = st.columns(2)
@@ -54,7 +62,8 @@ def controls_ui() -> TrainConfig:
         st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
         for field in ("val_fraction", "train_subset", "seed"):
             setting(field, FIELDS[field])
-    save_kept("w_preset", "w_nick", *FIELDS.values())
+    save_kept("w_nick", *FIELDS.values())
+    settings_to_url()  # a reload, or a link to this page, brings these settings back
     return config_from_widgets()
 
 

@@ -113,16 +113,20 @@ def test_stop_ends_a_running_job():
 
 def test_presets_fill_the_controls():
     at = no_errors(app())
-    at.selectbox(key="w_preset").select("seed-cnn").run()
-    button(at, "Use recipe").click().run()
+    assert at.selectbox(key="w_preset").value == "custom"  # the defaults are no recipe
+    at.selectbox(key="w_preset").select("seed-cnn").run()  # choosing a recipe sets the controls at once
     assert at.selectbox(key="w_dataset").value == "fashion-mnist"
     assert at.selectbox(key="w_model").value == "cnn"
     assert at.radio(key="w_optimizer").value == "adam"
     assert at.select_slider(key="w_lr").value == 0.01
     assert at.number_input(key="w_batch").value == 100 and at.number_input(key="w_epochs").value == 2
+    assert at.selectbox(key="w_preset").value == "seed-cnn"
     at.selectbox(key="w_preset").select("mnist-logreg").run()
-    button(at, "Use recipe").click().run()
     assert at.slider(key="w_val").value == 0.2 and at.select_slider(key="w_lr").value == 0.001
+    at.radio(key="w_pace").set_value("slow").run()
+    assert at.selectbox(key="w_preset").value == "mnist-logreg"  # slow motion is still the recipe
+    at.number_input(key="w_epochs").set_value(6).run()
+    assert at.selectbox(key="w_preset").value == "custom"  # the box says what the controls hold
 
 
 def test_controls_survive_a_page_switch():
@@ -188,3 +192,15 @@ def test_a_run_with_too_high_a_rate_ends_with_an_explanation_and_a_slow_one_with
     button(at, "Start").click().run()
     wait_for(at, "done")
     assert "probably too low" in at.info[0].value and not at.warning
+
+
+def test_settings_live_in_the_url_and_a_link_brings_them_back():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"model": "mlp", "lr": "0.01", "epochs": "7", "batch_size": "oops", "dataset": "nope"})
+    no_errors(at.run())
+    assert at.selectbox(key="w_model").value == "mlp" and at.select_slider(key="w_lr").value == 0.01
+    assert at.number_input(key="w_epochs").value == 7
+    assert at.number_input(key="w_batch").value == 32 and at.selectbox(key="w_dataset").value == "digits"  # bad: left
+    at.number_input(key="w_batch").set_value(64).run()
+    assert at.query_params["batch_size"] == "64" and at.query_params["model"] == "mlp"
+    assert "dataset" not in at.query_params  # defaults stay out of the link

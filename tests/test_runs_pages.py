@@ -133,3 +133,24 @@ def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_datase
     assert not at.exception and "Fashion-MNIST" in at.title[0].value
     top = at.table[0].value
     assert list(top.index) == [1, 2] and top["nickname"].tolist() == ["bob", "ada"]
+
+
+def test_a_link_to_a_run_opens_it_from_the_store_after_the_server_forgot_the_job():
+    """?run=<id> on Results and Inside: any run the store keeps, its model from its checkpoint; Compare links it."""
+    elsewhere = JobManager(listeners=(default_store().record,))  # another server process, long gone
+    job = elsewhere.submit(TrainConfig(epochs=2, lr=1.0))
+    assert job.wait(60) and default_manager().get(job.id) is None
+    acc = job.snapshot().done.test_acc
+    at = app()
+    at.query_params["run"] = job.id
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert at.metric[0].value == f"{acc:.1%}" and "res_cm" in {c.key for c in at.get("plotly_chart")}
+    at.switch_page("pages/inside.py").run()
+    assert not at.exception and "in_templates" in {c.key for c in at.get("plotly_chart")}
+    at.query_params.clear()
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="cmp_runs").set_value([job.id]).run()
+    links = [link.proto for link in at.get("page_link")]
+    assert any(job.id in link.query_string and "results" in link.page for link in links), links
+    elsewhere.close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
 from core import data as D
-from core.events import DONE
+from core.config import TrainConfig
+from core.events import DONE, EpochEnd
 from core.jobs import Snapshot
-from core.runs import Checkpoint, CheckpointError, evaluate_checkpoint, load_checkpoint
+from core.runs import EPOCH_FIELDS, Checkpoint, CheckpointError, evaluate_checkpoint, load_checkpoint
+from ui.services import store
 from ui.state import set_kept
 
 
@@ -30,28 +33,69 @@ def load_dataset(name: str, offer_digits: bool = True) -> D.Dataset | None:
         return None
 
 
-def snapshot_from_checkpoint(ckpt: Checkpoint, ds: D.Dataset, name: str = "uploaded checkpoint") -> Snapshot:
-    """A finished-job Snapshot for a loaded checkpoint, so Results and Inside show it like any run."""
-    now = time.time()
+def finished_snapshot(
+    run_id: str,
+    cfg,
+    nickname: str,
+    state: str = DONE,
+    done=None,
+    epochs=(),
+    message=None,
+    threads: int = 0,
+    at: float | None = None,
+) -> Snapshot:
+    """A Snapshot of a run no job holds any more (a checkpoint, a stored run): Results and Inside show it alike."""
+    at = time.time() if at is None else at
     return Snapshot(
-        id=f"checkpoint:{name}",
-        config=ckpt.config,
-        state=DONE,
-        nickname=name,
+        id=run_id,
+        config=cfg,
+        state=state,
+        nickname=nickname,
         queue_position=None,
-        message=None,
+        message=message,
         started=None,
         last_batch=None,
         steps=(),
         losses=(),
         accuracies=(),
-        epochs=(),
-        done=evaluate_checkpoint(ckpt, ds),
-        submitted_at=now,
-        started_at=now,
-        finished_at=now,
-        threads=0,
+        epochs=tuple(epochs),
+        done=done,
+        submitted_at=at,
+        started_at=at,
+        finished_at=at,
+        threads=threads,
     )
+
+
+def snapshot_from_checkpoint(ckpt: Checkpoint, ds: D.Dataset, name: str = "uploaded checkpoint") -> Snapshot:
+    """A finished-job Snapshot for a loaded checkpoint, so Results and Inside show it like any run."""
+    return finished_snapshot(f"checkpoint:{name}", ckpt.config, name, done=evaluate_checkpoint(ckpt, ds))
+
+
+def stored_snapshot(run_id: str) -> Snapshot | None:
+    """A run from the store, with its model from its checkpoint when it has one; None if the store has no such
+    run. Kept for the session: a link to a run opens it even after the server forgot the job."""
+    cache = st.session_state.setdefault("_stored_runs", {})
+    if run_id in cache:
+        return cache[run_id]
+    run = store().get(run_id)
+    if run is None:
+        return None
+    cfg = TrainConfig.from_dict(run["config"])
+    epochs = [
+        EpochEnd(epochs=cfg.epochs, eta_s=0.0, **{k: e[k] for k in ("epoch", *EPOCH_FIELDS)})
+        for e in store().epochs(run_id)
+    ]
+    done, path = None, Path(run["checkpoint"]) if run["checkpoint"] else None
+    if path is not None and path.is_file():
+        try:
+            done = evaluate_checkpoint(load_checkpoint(path.read_bytes()), D.load(cfg.dataset))
+        except (CheckpointError, D.DatasetError):
+            done = None  # Results and Inside then say the run kept no model
+    cache[run_id] = finished_snapshot(
+        run_id, cfg, run["nickname"], run["state"], done, epochs, run["message"], run["threads"] or 0, run["started_at"]
+    )
+    return cache[run_id]
 
 
 def checkpoint_ui(key: str) -> None:

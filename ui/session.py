@@ -47,6 +47,7 @@ def remember(job: TrainingJob) -> None:
     own(job)
     st.session_state["job_id"] = job.id
     st.query_params["job"] = job.id
+    st.query_params.pop("run", None)  # Results and Inside now show this run, not a linked one
 
 
 def current_job() -> TrainingJob | None:
@@ -63,8 +64,18 @@ def current_job() -> TrainingJob | None:
 
 
 def current_view():
-    """(snapshot, job) for Results and Inside: the newer of this session's job and an uploaded checkpoint;
-    job is None when the checkpoint is shown (or nothing is)."""
+    """(snapshot, job) for Results and Inside: the run a link names (?run=<id>: a job, or a run from the store),
+    else the newer of this session's job and an uploaded checkpoint; job is None when no live job is shown."""
+    from ui.loading import stored_snapshot
+
+    run_id = st.query_params.get("run")
+    if run_id:
+        linked = manager().get(run_id)
+        if linked is not None:
+            return linked.snapshot(), linked
+        stored = stored_snapshot(run_id)
+        if stored is not None:
+            return stored, None
     job = current_job()
     loaded = st.session_state.get("loaded_snapshot")
     if loaded is not None and (job is None or loaded.submitted_at > job.submitted_at):

@@ -60,3 +60,34 @@ def kept_config() -> TrainConfig:
 def config_from_widgets() -> TrainConfig:
     """The TrainConfig the Train page's widgets hold right now (in a callback: as the click sent them)."""
     return TrainConfig(**{field: st.session_state[key] for field, key in FIELDS.items()})
+
+
+def settings_from_url() -> None:
+    """On a session's first run, take the Train settings its URL carries (a reload, or a link a teacher shared:
+    ?model=cnn&lr=0.01). A value that does not parse or is out of bounds is left out, not guessed."""
+    if st.session_state.get("_url_read"):
+        return
+    st.session_state["_url_read"] = True
+    store = st.session_state.setdefault("_kept", {})
+    for field, key in FIELDS.items():
+        raw = st.query_params.get(field)
+        if raw is None:
+            continue
+        kind = type(getattr(UI_DEFAULTS, field))
+        try:
+            value = kind(float(raw)) if kind is int and float(raw).is_integer() else kind(raw)
+        except ValueError:
+            continue
+        if not UI_DEFAULTS.with_(**{field: value}).errors():
+            store[key] = value
+
+
+def settings_to_url() -> None:
+    """Keep the Train settings that differ from the defaults in the URL: a reload keeps them, a link shares them."""
+    kept_values = st.session_state.get("_kept", {})
+    for field, key in FIELDS.items():
+        value = kept_values.get(key, getattr(UI_DEFAULTS, field))
+        if value != getattr(UI_DEFAULTS, field):
+            st.query_params[field] = f"{value:g}" if isinstance(value, float) else str(value)
+        elif field in st.query_params:
+            del st.query_params[field]
