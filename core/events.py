@@ -44,6 +44,17 @@ class BatchEnd:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Peek:
+    """The weights a few times into the first epoch, where most of the change happens: Results and Inside show
+    the model from the first seconds, before the first EpochEnd."""
+
+    epoch: int
+    step: int
+    fraction: float  # of the epoch done
+    weights: dict = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class EpochEnd:
     epoch: int
     epochs: int
@@ -90,4 +101,4 @@ class Stopped:
     step: int = 0
 
 
-Event = Started | BatchEnd | EpochEnd | Done | Failed | Stopped
+Event = Started | BatchEnd | Peek | EpochEnd | Done | Failed | Stopped

@@ -30,6 +30,7 @@ from core.events import (
     EpochEnd,
     Event,
     Failed,
+    Peek,
     Started,
     Stopped,
 )
@@ -69,6 +70,7 @@ class Snapshot:
     losses: tuple[float, ...]
     accuracies: tuple[float, ...]
     epochs: tuple[EpochEnd, ...]  # only the latest keeps its weights and test probabilities
+    peek: Peek | None  # the newest weights inside the first epoch (None once an epoch has ended)
     done: Done | None
     submitted_at: float
     started_at: float | None
@@ -128,6 +130,7 @@ class TrainingJob:
         self._stride = 1
         self._epochs: list[EpochEnd] = []
         self._done: Done | None = None
+        self._peek: Peek | None = None
         self._threads = 0
         self.queue_position: Callable[[], int | None] = lambda: None
         self.submitted_at = time.time()
@@ -209,7 +212,10 @@ class TrainingJob:
                     if len(self._steps) > MAX_POINTS:
                         self._steps, self._losses, self._accs = self._steps[1::2], self._losses[1::2], self._accs[1::2]
                         self._stride *= 2
+            elif isinstance(event, Peek):
+                self._peek = event
             elif isinstance(event, EpochEnd):
+                self._peek = None  # the epoch's own weights are newer
                 if self._epochs:  # only the newest epoch keeps its heavy payload
                     self._epochs[-1] = replace(self._epochs[-1], weights=None, test_probs=None)
                 self._epochs.append(event)
@@ -257,6 +263,7 @@ class TrainingJob:
                 losses=tuple(self._losses),
                 accuracies=tuple(self._accs),
                 epochs=tuple(self._epochs),
+                peek=self._peek,
                 done=self._done,
                 submitted_at=self.submitted_at,
                 started_at=self.started_at,

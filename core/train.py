@@ -21,9 +21,10 @@ from torch import nn
 from core import data as D
 from core import models as M
 from core.config import DATASETS, DEVICES, MODELS, OPTIMIZERS, PACES, PRESETS, SLOW_EPOCH_S, TrainConfig
-from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Started, Stopped
+from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Peek, Started, Stopped
 
-__all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Started", "Stopped", "evaluate", "train"]
+__all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Peek", "Started", "Stopped", "evaluate", "train"]
+PEEKS = (0.05, 0.25, 0.5)  # when, into the first epoch, a run shows its weights (Peek events)
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -191,6 +192,7 @@ def train(
     )
 
     batch_s = SLOW_EPOCH_S / per_epoch if cfg.pace == "slow" else 0.0  # slow motion: the least time per batch
+    peeks = {math.ceil(per_epoch * f) for f in PEEKS} - {per_epoch}  # the epoch's end has its own event
     t0, train_s, step = time.perf_counter(), 0.0, 0
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -223,6 +225,8 @@ def train(
                 elapsed_s=elapsed,
                 eta_s=elapsed * (total_steps - step) / step,
             )
+            if epoch == 1 and batch in peeks:
+                yield Peek(epoch=1, step=step, fraction=batch / per_epoch, weights=_cpu_weights(model))
             rest = t_batch + batch_s - time.perf_counter()
             if rest > 0:  # slow motion; a Stop still ends the wait at once
                 (stop or threading.Event()).wait(rest)

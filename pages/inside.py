@@ -39,6 +39,8 @@ def model_from(s):
     e = s.latest_epoch
     if e is not None and e.weights is not None:
         return restore(s.config.to_dict(), e.weights), f"epoch {e.epoch} of {s.config.epochs} (updates live)"
+    if s.peek is not None:  # the first epoch is still running: its newest weights
+        return restore(s.config.to_dict(), s.peek.weights), f"{s.peek.fraction:.0%} of epoch 1 (updates live)"
     return None, None
 
 

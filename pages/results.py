@@ -7,6 +7,7 @@ import streamlit as st
 from core import metrics, plots
 from core.events import ACTIVE
 from core.runs import checkpoint_bytes
+from core.train import evaluate, restore
 from ui.labels import model_label
 from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
@@ -22,14 +23,23 @@ if first is None:
     st.stop()
 
 
-def latest_predictions(s):
-    """(labels, probs, title) from the finished run, or from the newest epoch of a running one."""
+SAMPLE = 500  # test images a first-epoch model is scored on while it trains (the whole set waits for the epoch)
+
+
+def latest_predictions(s, ds):
+    """(labels, probs, loss, title) from the finished run, the newest epoch of a running one, or, inside the
+    first epoch, its newest weights on the first SAMPLE test images."""
     if s.done is not None:
-        return s.done.labels.numpy(), s.done.probs.numpy(), "final"
+        return s.done.labels.numpy(), s.done.probs.numpy(), s.done.test_loss, "final"
     e = s.latest_epoch
     if e is not None and e.test_probs is not None:
-        return None, e.test_probs.numpy(), f"after epoch {e.epoch} of {s.config.epochs}"
-    return None, None, None
+        return ds.test_y.numpy(), e.test_probs.numpy(), e.test_loss, f"after epoch {e.epoch} of {s.config.epochs}"
+    if s.peek is not None:
+        x, y = ds.test_x[:SAMPLE], ds.test_y[:SAMPLE]
+        loss, _, probs = evaluate(restore(s.config.to_dict(), s.peek.weights), x, y)
+        when = f"{s.peek.fraction:.0%} into epoch 1, on the first {len(y)} test images"
+        return y.numpy(), probs.numpy(), loss, when
+    return None, None, None, None
 
 
 @st.fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
@@ -39,14 +49,13 @@ def results():
     ds = load_dataset(cfg.dataset, offer_digits=False)
     if ds is None:
         return
-    labels, probs, when = latest_predictions(s)
+    labels, probs, loss, when = latest_predictions(s, ds)
     if probs is None and job is None:  # a stored run that kept no model (stopped, failed, interrupted)
         st.info(f"This run ended {s.state} and kept no model to show: its curves are on **Compare runs**.", icon="🗂️")
         return
     if probs is None:
-        st.info(f"Run is {s.state}: results appear after the first epoch.", icon="⏳")
+        st.info(f"Run is {s.state}: results appear with its first batches.", icon="⏳")
         return
-    labels = ds.test_y.numpy() if labels is None else labels
     classes = ds.info.classes
     preds = probs.argmax(axis=1)
     st.caption(
@@ -55,8 +64,7 @@ def results():
     )
     m1, m2, m3 = st.columns(3)
     m1.metric("Test accuracy", f"{metrics.accuracy(labels, preds):.1%}")
-    e = s.latest_epoch
-    m2.metric("Test loss", f"{(s.done.test_loss if s.done else e.test_loss):.3f}")
+    m2.metric("Test loss", f"{loss:.3f}")
     m3.metric("Wrong test images", f"{int((preds != labels).sum()):,} of {len(labels):,}")
 
     if s.done is not None:

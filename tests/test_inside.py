@@ -1,6 +1,7 @@
 """Inside the model: the pictures are the real tensors, the table matches the forward pass, uploads are safe."""
 
 import io
+import time
 import json
 
 import numpy as np
@@ -127,3 +128,23 @@ def test_code_view_shows_what_trained_the_run_in_view():
     maths = " ".join(m.value for m in at.latex)
     assert r"\beta_1" in maths and "backpropagation" in maths
     assert any("CNN (the seed LeNet)" in m.value and "Adam" in m.value for m in at.markdown)
+
+
+def test_results_and_inside_show_a_run_inside_its_first_epoch():
+    """From the first seconds: the newest weights, and predictions of a test sample, before any epoch ends."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.radio(key="w_pace").set_value("slow").run()  # the first epoch lasts at least a second
+    at.number_input(key="w_batch").set_value(1).run()
+    next(b for b in at.button if "Start" in b.label).click().run()
+    job = default_manager().get(at.session_state["job_id"])
+    while job.snapshot().peek is None:
+        time.sleep(0.01)
+    job.stop()  # held inside epoch 1, so the pages cannot wait for an epoch's end
+    assert job.wait(10) and not job.snapshot().epochs
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert any("into epoch 1, on the first 297 test images" in c.value for c in at.caption)
+    assert {"res_grid", "res_cm"} <= {c.key for c in at.get("plotly_chart")}
+    at.switch_page("pages/inside.py").run()
+    assert not at.exception and "in_templates" in {c.key for c in at.get("plotly_chart")}
+    assert any("of epoch 1" in c.value for c in at.caption)

@@ -248,3 +248,14 @@ def test_the_default_run_learns_and_the_page_can_show_its_settings():
     assert cfg.lr in LR_CHOICES  # the Train page's slider holds the same rate the CLI uses
     done = list(train(cfg))[-1]
     assert isinstance(done, Done) and done.test_acc >= 0.93, done
+
+
+def test_the_first_epoch_shows_its_weights_a_few_times():
+    from core.train import Peek
+
+    events = list(train(TrainConfig(dataset="digits", epochs=2, batch_size=32, pace="full")))  # 47 batches
+    peeks = [e for e in events if isinstance(e, Peek)]
+    assert [p.step for p in peeks] == [3, 12, 24] and all(p.epoch == 1 for p in peeks)
+    assert peeks[0].weights["W"].shape == (64, 10)
+    first_epoch_end = next(i for i, e in enumerate(events) if isinstance(e, EpochEnd))
+    assert all(events.index(p) < first_epoch_end for p in peeks)

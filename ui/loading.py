@@ -59,6 +59,7 @@ def finished_snapshot(
         losses=(),
         accuracies=(),
         epochs=tuple(epochs),
+        peek=None,
         done=done,
         submitted_at=at,
         started_at=at,
