@@ -1,8 +1,8 @@
 """Inside the model: the pictures are the real tensors, the table matches the forward pass, uploads are safe."""
 
 import io
-import time
 import json
+import time
 
 import numpy as np
 import pytest
