@@ -1,5 +1,7 @@
 """Compare: overlay the curves of saved runs, see what differs, export or delete them."""
 
+import collections
+import time
 from dataclasses import fields
 
 import pandas as pd
@@ -39,17 +41,25 @@ if not runs:
     st.info("No saved runs yet. Every run started on the Train page is saved here as it trains.", icon="🗂️")
     st.stop()
 by_id = {r["id"]: r for r in runs}
-picked = st.multiselect(
-    "Runs",
-    list(by_id),
-    default=list(by_id)[:2],
-    key="cmp_runs",
-    format_func=lambda i: (
-        f"{by_id[i]['nickname'] or 'anonymous'} · {by_id[i]['config']['model']} "
-        f"on {by_id[i]['config']['dataset']}, lr {by_id[i]['config']['lr']:g}, "
-        f"batch {by_id[i]['config']['batch_size']} · {by_id[i]['state']}"
-    ),
-)
+
+
+def option_names(runs: list[dict]) -> dict[str, str]:
+    """Each run's name in the picker, unique: the widget tells options apart by their names, so two runs with
+    the same settings and nickname once collapsed into one (and the page crashed on a duplicate key)."""
+    names, seen = {}, collections.Counter()
+    for r in reversed(runs):  # oldest first, so a name's number stays put as newer runs arrive
+        c = r["config"]
+        name = (
+            f"{r['nickname'] or 'anonymous'} · {c['model']} on {c['dataset']}, lr {c['lr']:g}, "
+            f"batch {c['batch_size']} · {r['state']} · {time.strftime('%H:%M:%S', time.localtime(r['started_at']))}"
+        )
+        seen[name] += 1
+        names[r["id"]] = name if seen[name] == 1 else f"{name} ({seen[name]})"
+    return names
+
+
+names = option_names(runs)
+picked = st.multiselect("Runs", list(by_id), default=list(by_id)[:2], key="cmp_runs", format_func=names.get)
 chosen = [by_id[i] for i in picked]
 if chosen:
     diff = differing_fields(chosen)
