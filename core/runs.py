@@ -11,6 +11,7 @@ import os
 import sqlite3
 import threading
 import time
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from core.train import evaluate, restore
 SCHEMA_VERSION = 3
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
+MAX_ARCHIVE_ENTRIES = 64  # torch.save writes a few per tensor: these models have at most 10 tensors
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -302,6 +304,22 @@ class Checkpoint:
     test_acc: float | None
 
 
+def check_archive(data: bytes) -> None:
+    """Refuse an archive before torch inflates it: torch.save stores its entries uncompressed, so a compressed
+    entry, or sizes that add up to more than the file could hold, is not a checkpoint of this app (a 2 MB file
+    can inflate to gigabytes)."""
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
+        raise CheckpointError("Refused: the file is a compressed archive, which this app never writes. Only "
+                              "checkpoints saved by this app can be loaded.")
+    if len(entries) > MAX_ARCHIVE_ENTRIES or sum(e.file_size for e in entries) > len(data):
+        raise CheckpointError("Refused: the archive's table of contents does not match its size (damaged or "
+                              "crafted). Only checkpoints saved by this app can be loaded.")
+
+
 def load_checkpoint(data: bytes) -> Checkpoint:
     """Parse checkpoint bytes safely: size cap, weights_only unpickling, and shapes checked against the config."""
     if not data:
@@ -313,6 +331,7 @@ def load_checkpoint(data: bytes) -> Checkpoint:
         )
     if not data.startswith(b"PK\x03\x04"):  # torch.save always writes a zip archive
         raise CheckpointError("This is not a checkpoint file saved by this app (a .pt file from its Download button).")
+    check_archive(data)
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - every failure here means "not a usable checkpoint"
