@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -425,8 +427,15 @@ def bias_bars(b, classes, height: int = 260) -> go.Figure:
     return _layout(fig, height, "Bias b (one per class)")
 
 
+def plain(text: str) -> str:
+    """A student's text (a nickname) as literal characters in plotly, which renders tags such as <a>, <b>, <br>
+    in names, labels and hovers: escaped as HTML entities, which plotly shows as the characters."""
+    return html.escape(str(text), quote=False)
+
+
 def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str, height: int = 380) -> go.Figure:
-    """One line per run of a per-epoch metric (rows as stored: dicts with 'epoch' and the metric)."""
+    """One line per run of a per-epoch metric (rows as stored: dicts with 'epoch' and the metric); the labels
+    may hold a student's text."""
     fig = go.Figure()
     for i, (label, rows) in enumerate(series):
         pts = [(r["epoch"], r.get(metric)) for r in rows if r.get(metric) is not None]
@@ -436,7 +445,7 @@ def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str
                     x=[p[0] for p in pts],
                     y=[p[1] for p in pts],
                     mode="lines+markers",
-                    name=label,
+                    name=plain(label),
                     line=dict(color=PALETTE[i % len(PALETTE)], width=3),
                 )
             )
@@ -450,7 +459,7 @@ def race_losses(series: list[tuple[str, list[float], list[float]]], height: int 
     for i, (label, x, losses) in enumerate(series):
         xs, ys = downsample(list(x), ema(losses))
         fig.add_trace(
-            go.Scatter(x=xs, y=ys, mode="lines", name=label, line=dict(color=PALETTE[i % len(PALETTE)], width=3))
+            go.Scatter(x=xs, y=ys, mode="lines", name=plain(label), line=dict(color=PALETTE[i % len(PALETTE)], width=3))
         )
     fig.update_xaxes(title="epoch", rangemode="tozero")
     fig.update_yaxes(title="loss (smoothed)", rangemode="tozero")
@@ -469,7 +478,7 @@ def hyper_scatter(rows: list[dict], x: str, log_x: bool = False, height: int = 4
                 y=[r["test acc"] for r in pts],
                 mode="markers",
                 name=m,
-                text=[r["nickname"] or "anonymous" for r in pts],
+                text=[plain(r["nickname"] or "anonymous") for r in pts],
                 marker=dict(size=font, color=PALETTE[i % len(PALETTE)], line=dict(width=1)),
                 hovertemplate="%{text}<br>" + x + " %{x}<br>test acc %{y:.3f}<extra></extra>",
             )

@@ -313,11 +313,15 @@ def check_archive(data: bytes) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
     if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
-        raise CheckpointError("Refused: the file is a compressed archive, which this app never writes. Only "
-                              "checkpoints saved by this app can be loaded.")
+        raise CheckpointError(
+            "Refused: the file is a compressed archive, which this app never writes. Only "
+            "checkpoints saved by this app can be loaded."
+        )
     if len(entries) > MAX_ARCHIVE_ENTRIES or sum(e.file_size for e in entries) > len(data):
-        raise CheckpointError("Refused: the archive's table of contents does not match its size (damaged or "
-                              "crafted). Only checkpoints saved by this app can be loaded.")
+        raise CheckpointError(
+            "Refused: the archive's table of contents does not match its size (damaged or "
+            "crafted). Only checkpoints saved by this app can be loaded."
+        )
 
 
 def load_checkpoint(data: bytes) -> Checkpoint:

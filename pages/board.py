@@ -9,6 +9,7 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.events import RACE, RUNNING
+from ui.labels import md
 from ui.live_view import chart
 from ui.services import store as run_store
 from ui.state import keep, kept, save_kept
@@ -78,6 +79,7 @@ def board():
     if presenter:  # the top ten beside the plot, both on one projector screen
         left, right = st.columns([1, 1])
         top = finished.head(10).set_index("rank")[["nickname", "model", "test acc"]]
+        top = top.assign(nickname=top["nickname"].map(md))  # table cells are Markdown: a nickname is text
         left.table(top.style.format({"test acc": "{:.1%}"}))
         if len(finished):
             chart(right, scatter, key="board_scatter")

@@ -12,6 +12,7 @@ from core import models as M
 from core import plots
 from core.config import TrainConfig
 from core.events import FAILED, INTERRUPTED
+from ui.labels import md
 from ui.live_view import chart
 from ui.services import store as run_store
 
@@ -20,7 +21,8 @@ SHOWN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "device")
 
 
 def label(run: dict, differing: list[str]) -> str:
-    parts = [f"{k}={run['config'][k]}" for k in differing] or [run["id"]]
+    values = {k: run["config"][k] for k in differing}
+    parts = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()] or [run["id"]]
     return (f"{run['nickname']}: " if run["nickname"] else "") + ", ".join(parts)
 
 
@@ -91,7 +93,7 @@ if chosen:
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
         if r["state"] in (INTERRUPTED, FAILED) and r["message"]:
-            st.warning(f"{label(r, diff)}: {r['message']}", icon="⚠️")
+            st.warning(f"{md(label(r, diff))}: {md(r['message'])}", icon="⚠️")
     st.caption(
         "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "
         "weights; the link can be shared."
@@ -99,9 +101,11 @@ if chosen:
     cols = st.columns(min(4, len(chosen)))
     for i, r in enumerate(chosen):
         col = cols[i % len(cols)]
-        col.page_link("pages/results.py", label=f"Open {label(r, diff)[:40]}", icon="🎯", query_params={"run": r["id"]})
+        col.page_link(
+            "pages/results.py", label=f"Open {md(label(r, diff)[:40])}", icon="🎯", query_params={"run": r["id"]}
+        )
         col.download_button(
-            f"⬇ CSV: {label(r, diff)[:40]}",
+            f"⬇ CSV: {md(label(r, diff)[:40])}",
             store.metrics_csv(r["id"]),
             file_name=f"{r['id']}-metrics.csv",
             mime="text/csv",

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from core import data as D
 from core import models as M
 from core.events import DONE, FAILED, QUEUED, RUNNING, STOPPED
 
 READY = "ready"  # the Train page before its first run
+# Characters Streamlit's Markdown gives a meaning (links, images, emphasis, :colour[...] and emoji, $LaTeX$, HTML)
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def md(text: str) -> str:
+    """A student's text (a nickname, a file name) as literal characters in anything Streamlit reads as
+    Markdown: st.markdown, captions, alerts, table cells, widget and button labels."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 STATE_ICONS = {READY: "👉", QUEUED: "⏳", RUNNING: "🏃", DONE: "✅", STOPPED: "⏹️", FAILED: "❌"}
 
 

@@ -12,6 +12,7 @@ from core.config import TrainConfig
 from core.events import DONE, EpochEnd
 from core.jobs import Snapshot
 from core.runs import EPOCH_FIELDS, Checkpoint, CheckpointError, evaluate_checkpoint, load_checkpoint
+from ui.labels import md
 from ui.services import store
 from ui.state import set_kept
 
@@ -117,4 +118,4 @@ def checkpoint_ui(key: str) -> None:
     st.session_state[f"{key}_done"] = up.file_id
     acc = st.session_state["loaded_snapshot"].done.test_acc
     saved = f" (saved with {ckpt.test_acc:.2%})" if ckpt.test_acc is not None else ""
-    st.success(f"Loaded {up.name}: test accuracy {acc:.2%}{saved}.", icon="✅")
+    st.success(f"Loaded {md(up.name)}: test accuracy {acc:.2%}{saved}.", icon="✅")
