@@ -178,7 +178,15 @@ class RunStore:
             )
             return
         cm = confusion(done.labels.numpy(), done.predictions.numpy(), len(D.info(config.dataset).classes)).tolist()
-        ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
+        try:
+            ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
+        except OSError as e:  # a full disk, a read-only folder: the run finished all the same
+            ckpt = None
+            message = (
+                f"Finished, but its checkpoint could not be written ({e.strerror or e}): its weights "
+                f"are not saved. Free some space in {self.checkpoints.parent}, or download them from Results "
+                f"while this server still has the run."
+            )
         self._write(
             "UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
             "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
@@ -190,7 +198,7 @@ class RunStore:
                 done.test_loss,
                 done.train_s_per_epoch,
                 json.dumps(cm),
-                str(ckpt),
+                None if ckpt is None else str(ckpt),
                 run_id,
             ),
         )

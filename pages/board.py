@@ -11,12 +11,22 @@ from core import plots
 from core.events import RACE, RUNNING
 from ui.labels import md
 from ui.live_view import chart
+from ui.services import read, store_error
 from ui.services import store as run_store
 from ui.state import keep, kept, save_kept
 
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
 store = run_store()
-runs = [r for r in store.list() if r["tag"] != RACE]  # a race is one student's experiment, not an entry
+if store is None:
+    st.title("Class board")
+    st.error(store_error(), icon="🗄️")
+    st.stop()
+runs = read(store.list)
+if runs is None:
+    st.title("Class board")
+    st.error(store_error(), icon="🗄️")
+    st.stop()
+runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
 counts = collections.Counter(r["config"]["dataset"] for r in runs)
 keep("board_dataset", counts.most_common(1)[0][0] if counts else next(iter(D.REGISTRY)))  # the class's dataset
 keep("board_axis", AXES[0])
@@ -52,7 +62,7 @@ def ranked(dataset: str) -> pd.DataFrame:
             "state": r["state"],
             "s/epoch": r["train_s_per_epoch"],
         }
-        for r in store.list(dataset=dataset)
+        for r in read(store.list, dataset) or []
         if r["tag"] != RACE
     ]
     df = pd.DataFrame(rows, columns=["nickname", "model", "optimizer", *AXES, "test acc", "state", "s/epoch"])

@@ -11,9 +11,10 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.config import TrainConfig
-from core.events import FAILED, INTERRUPTED
+from core.events import STOPPED
 from ui.labels import md
 from ui.live_view import chart
+from ui.services import read, store_error
 from ui.services import store as run_store
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
@@ -33,12 +34,18 @@ def differing_fields(runs: list[dict]) -> list[str]:
 
 st.title("Compare runs")
 store = run_store()
+if store is None:
+    st.error(store_error(), icon="🗄️")
+    st.stop()
 f1, f2 = st.columns(2)
 dataset = f1.selectbox(
     "Dataset", [None, *D.REGISTRY], format_func=lambda d: "all" if d is None else D.REGISTRY[d].title
 )
 model = f2.selectbox("Model", [None, *M.REGISTRY], format_func=lambda m: "all" if m is None else M.REGISTRY[m].label)
-runs = store.list(dataset, model)
+runs = read(store.list, dataset, model)
+if runs is None:
+    st.error(store_error(), icon="🗄️")
+    st.stop()
 if not runs:
     st.info("No saved runs yet. Every run started on the Train page is saved here as it trains.", icon="🗂️")
     st.stop()
@@ -66,7 +73,7 @@ chosen = [by_id[i] for i in picked]
 if chosen:
     diff = differing_fields(chosen)
     st.caption("What differs: " + (", ".join(diff) if diff else "nothing but the run (same settings)"))
-    series = [(label(r, diff), store.epochs(r["id"])) for r in chosen]
+    series = [(label(r, diff), read(store.epochs, r["id"]) or []) for r in chosen]
     c1, c2, c3 = st.columns(3)
     chart(c1, plots.compare_curves(series, "train_loss", "Train loss"), key="cmp_loss", config=PNG)
     chart(c2, plots.compare_curves(series, "train_acc", "Train accuracy"), key="cmp_tacc", config=PNG)
@@ -92,7 +99,7 @@ if chosen:
     )
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
-        if r["state"] in (INTERRUPTED, FAILED) and r["message"]:
+        if r["message"] and r["state"] != STOPPED:  # interrupted, failed, or done without its checkpoint
             st.warning(f"{md(label(r, diff))}: {md(r['message'])}", icon="⚠️")
     st.caption(
         "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "

@@ -15,7 +15,7 @@ from ui.controls import setting
 from ui.labels import ended_progress, heading, heading_for, live_progress
 from ui.live_view import live_view
 from ui.loading import load_dataset
-from ui.services import manager
+from ui.services import manager, store, store_error
 from ui.session import current_job, remember
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
@@ -211,4 +211,6 @@ def run_area(cfg: TrainConfig) -> None:
 
 
 st.title("Train a classifier, watch it learn")
+if store() is None or store_error():  # training works, but nothing is kept: say so before Start
+    st.warning(store_error(), icon="🗄️")
 run_area(controls_ui())

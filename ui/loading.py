@@ -80,13 +80,14 @@ def stored_snapshot(run_id: str) -> Snapshot | None:
     cache = st.session_state.setdefault("_stored_runs", {})
     if run_id in cache:
         return cache[run_id]
-    run = store().get(run_id)
+    runs = store()
+    run = runs.get(run_id) if runs is not None else None
     if run is None:
         return None
     cfg = TrainConfig.from_dict(run["config"])
     epochs = [
         EpochEnd(epochs=cfg.epochs, eta_s=0.0, **{k: e[k] for k in ("epoch", *EPOCH_FIELDS)})
-        for e in store().epochs(run_id)
+        for e in runs.epochs(run_id)
     ]
     done, path = None, Path(run["checkpoint"]) if run["checkpoint"] else None
     if path is not None and path.is_file():

@@ -4,19 +4,78 @@ into it. Process-wide (every session and the live feed route see the same ones).
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 
+from core.events import BatchEnd, Peek
 from core.jobs import JobManager
 from core.process import settle_heap
-from core.runs import RunStore, default_store
+from core.runs import RunStore, default_path, default_store
 
 _lock = threading.Lock()
 _manager: JobManager | None = None
 
 
-def store() -> RunStore:
-    """The run store at $RUNS_DB (runs/runs.db by default)."""
-    return default_store()
+_store_error: str | None = None  # why runs are not being saved, while they are not
+_failed_at: float | None = None  # when the store last failed to open: it is tried again after RETRY_S
+RETRY_S = 5.0
+
+
+def store() -> RunStore | None:
+    """The run store at $RUNS_DB (runs/runs.db by default), or None when it cannot be opened: store_error()
+    says why. The file is never overwritten or repaired: a student's runs may be in it."""
+    global _store_error, _failed_at
+    if _failed_at and time.monotonic() - _failed_at < RETRY_S:
+        return None
+    try:
+        opened = default_store()
+    except (sqlite3.Error, OSError, RuntimeError) as e:
+        _failed_at = time.monotonic()
+        _store_error = (
+            f"The run store {default_path()} cannot be used ({e}). Runs still train, but are not saved, and saved "
+            f"runs cannot be shown. Move or delete the damaged file (or set RUNS_DB to another path), then "
+            f"restart the app."
+        )
+        return None
+    _store_error = _failed_at = None
+    return opened
+
+
+def read(method, *args):
+    """A read of the store (store().list, .epochs...), or None when the file fails under it (damaged pages):
+    store_error() then says what to do, and the page shows that instead of a traceback."""
+    global _store_error
+    try:
+        return method(*args)
+    except sqlite3.Error as e:
+        _store_error = (
+            f"The run store {default_path()} is damaged ({e}). Runs still train, but are not saved, and saved runs "
+            f"cannot be shown. Move or delete the damaged file (or set RUNS_DB to another path), then restart."
+        )
+        return None
+
+
+def store_error() -> str | None:
+    """Why runs are not being saved, or None while they are."""
+    return _store_error
+
+
+def _record(job, event) -> None:
+    """Persist each event; a store that fails (a damaged file, a full disk) must not stop the training."""
+    global _store_error
+    if isinstance(event, (BatchEnd, Peek)):  # the store keeps epochs and ends, not every batch
+        return
+    opened = store()
+    if opened is None:
+        return
+    try:
+        opened.record(job, event)
+    except (sqlite3.Error, OSError) as e:
+        _store_error = (
+            f"Runs are not being saved: writing {default_path()} failed ({e}). Runs still train; "
+            f"check the disk and the file, then restart the app."
+        )
 
 
 def manager() -> JobManager:
@@ -33,7 +92,7 @@ def manager() -> JobManager:
                 cap=int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
                 max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
                 grace_s=float(env.get("JOB_GRACE_S", 120)),
-                listeners=(store().record,),
+                listeners=(_record,),
             )
         return _manager
 

@@ -1,0 +1,94 @@
+"""A run store that goes wrong ends in a message, never a traceback, and training goes on without it."""
+
+import sqlite3
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.services as services
+from core.config import TrainConfig
+from core.jobs import JobManager
+from core.runs import RunStore
+from tests.conftest import ROOT
+
+PAGES = [
+    "pages/train.py",
+    "pages/data.py",
+    "pages/results.py",
+    "pages/inside.py",
+    "pages/compare.py",
+    "pages/race.py",
+    "pages/board.py",
+]
+
+
+@pytest.fixture
+def runs_db(tmp_path, monkeypatch):
+    """RUNS_DB in a fresh folder, and the services forgetting any earlier failure."""
+    path = tmp_path / "runs.db"
+    monkeypatch.setenv("RUNS_DB", str(path))
+    monkeypatch.setattr(services, "_failed_at", None)
+    monkeypatch.setattr(services, "_store_error", None)
+    return path
+
+
+def every_page_says(at, needle: str) -> None:
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    at.switch_page("pages/compare.py").run()
+    assert needle in at.error[0].value
+    at.switch_page("pages/board.py").run()
+    assert needle in at.error[0].value
+
+
+def test_a_garbage_store_leaves_training_working_with_a_message(runs_db):
+    garbage = b"this is not a database, it is a student's essay" * 100
+    runs_db.write_bytes(garbage)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "cannot be used" in at.warning[0].value and "Move or delete" in at.warning[0].value
+    at.radio(key="w_pace").set_value("full").run()
+    next(b for b in at.button if "Start" in b.label).click().run()
+    job = services.manager().get(at.session_state["job_id"])
+    assert job.wait(60) and job.state == "done"  # trained in memory
+    every_page_says(at, str(runs_db))
+    assert runs_db.read_bytes() == garbage  # never overwritten
+
+
+def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db, monkeypatch):
+    store = RunStore(runs_db)
+    for i in range(300):  # enough rows to fill several pages of the file
+        store.start(f"run{i}", TrainConfig(), "x" * 200)
+    store._conn().close()
+    data = bytearray(runs_db.read_bytes())
+    data[8192:16384] = b"\xff" * 8192  # pages 3 and 4 overwritten
+    runs_db.write_bytes(bytes(data))
+    for suffix in ("-wal", "-shm"):
+        runs_db.with_name(runs_db.name + suffix).unlink(missing_ok=True)
+    monkeypatch.setattr("core.runs._stores", {})  # a fresh server opens it anew
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    every_page_says(at, "damaged")
+
+
+def test_a_checkpoint_that_cannot_be_written_ends_the_run_finished_and_says_so(runs_db):
+    runs_db.parent.joinpath("checkpoints").write_text("a file where the folder should be")
+    store = services.store()
+    mgr = JobManager(listeners=(store.record,))
+    job = mgr.submit(TrainConfig(epochs=1))
+    assert job.wait(60) and job.state == "done"
+    run = store.get(job.id)
+    assert run["state"] == "done" and run["checkpoint"] is None and run["test_acc"] == job.snapshot().done.test_acc
+    assert "checkpoint could not be written" in run["message"]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("pages/compare.py").run()
+    at.multiselect(key="cmp_runs").set_value([job.id]).run()
+    assert not at.exception and "checkpoint could not be written" in at.warning[0].value
+    mgr.close()
+
+
+def test_sqlite_errors_in_reads_become_the_message(runs_db):
+    def broken():
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    assert services.read(broken) is None and "damaged" in services.store_error()
