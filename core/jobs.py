@@ -5,8 +5,10 @@ Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
-import os
+import secrets
 import threading
 import time
 import traceback
@@ -49,6 +51,7 @@ __all__ = [
     "JobManager",
     "Snapshot",
     "TrainingJob",
+    "owner_tag",
     "threads_for",
 ]
 MAX_POINTS = 4000  # per-batch series are thinned by 2 whenever they grow past this
@@ -106,7 +109,12 @@ class TrainingJob:
         on_finish: Callable[[TrainingJob], None] | None = None,
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
     ):
-        self.id = f"job{next(self._ids)}-{os.urandom(3).hex()}"
+        # The id names the run (links to view it, the run store); it grants nothing. The owner key is the secret
+        # that controls it: only the session that started it, and whoever holds its owner link, know it.
+        self.id = f"job{next(self._ids)}-{secrets.token_hex(4)}"
+        self.owner_key = secrets.token_urlsafe(16)  # 128 bits
+        self.owner = owner_tag(self.owner_key)  # what the run store keeps: it proves nothing without the key
+        self.holders: set[str] = set()  # the sessions that own it now: it is released when the last one goes
         self.config = cfg
         self.nickname = nickname
         self.tag = tag  # what the run is for (core.events.RACE or "")
@@ -272,6 +280,11 @@ class TrainingJob:
             )
 
 
+def owner_tag(owner_key: str) -> str:
+    """What a run's owner is known by where the key must not be kept (the run store): a hash of the key."""
+    return hashlib.sha256(owner_key.encode()).hexdigest()[:32]
+
+
 def threads_for(cfg: TrainConfig, cores: int = CORES) -> int:
     """Intra-op threads for a job: fixed by its config and the machine, never by what else is running.
 
@@ -332,6 +345,13 @@ class JobManager:
         with self._lock:
             return self._jobs.get(job_id) if job_id else None
 
+    def by_owner_key(self, key: str | None) -> TrainingJob | None:
+        """The job whose owner key this is (an owner link, the live feed), or None."""
+        if not key:
+            return None
+        with self._lock:
+            return next((j for j in self._jobs.values() if hmac.compare_digest(j.owner_key, key)), None)
+
     def jobs(self) -> list[TrainingJob]:
         with self._lock:
             return list(self._jobs.values())
@@ -340,13 +360,22 @@ class JobManager:
         with self._lock:
             return {"running": len(self._running), "queued": len(self._queue), "cap": self.cap, "kept": len(self._jobs)}
 
-    def release(self, job: TrainingJob) -> None:
-        """The session that owned this job is gone: stop it after the grace period, then forget it."""
-        job.released_at = time.time()
+    def hold(self, job: TrainingJob, holder: str = "") -> None:
+        """A session owns this job (it started it, or came back with its owner link before the grace period)."""
+        with self._lock:
+            job.holders.add(holder)
+            job.released_at = None
 
-    def reclaim(self, job: TrainingJob) -> None:
+    def release(self, job: TrainingJob, holder: str = "") -> None:
+        """A session that owned this job is gone; when none is left, stop it after the grace period."""
+        with self._lock:
+            job.holders.discard(holder)
+            if not job.holders:
+                job.released_at = time.time()
+
+    def reclaim(self, job: TrainingJob, holder: str = "") -> None:
         """The session came back before the grace period ran out."""
-        job.released_at = None
+        self.hold(job, holder)
 
     def stop_all(self) -> None:
         for job in self.jobs():

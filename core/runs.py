@@ -25,7 +25,7 @@ from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, Epoch
 from core.metrics import confusion
 from core.train import evaluate, restore
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
 MAX_ARCHIVE_ENTRIES = 64  # torch.save writes a few per tensor: these models have at most 10 tensors
@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS runs (
     confusion TEXT,                   -- JSON list of lists, rows = true class
     checkpoint TEXT,                  -- path of the saved weights
     threads INTEGER,                  -- torch's intra-op threads it trained with (schema 2)
-    tag TEXT NOT NULL DEFAULT ''      -- what it is for: '' a Train page run, 'race' half a race (schema 3)
+    tag TEXT NOT NULL DEFAULT '',     -- what it is for: '' a Train page run, 'race' half a race (schema 3)
+    owner TEXT NOT NULL DEFAULT ''    -- a hash of its owner key (core.jobs.owner_tag): who may delete it (schema 4)
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -63,6 +64,7 @@ EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "ALTER TABLE runs ADD COLUMN threads INTEGER"),
     (2, "ALTER TABLE runs ADD COLUMN tag TEXT NOT NULL DEFAULT ''"),
+    (3, "ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''"),
 ]
 
 
@@ -148,12 +150,18 @@ class RunStore:
 
     # ------------------------------------------------------------------ recording
     def start(
-        self, run_id: str, cfg: TrainConfig, nickname: str = "", threads: int | None = None, tag: str = ""
+        self,
+        run_id: str,
+        cfg: TrainConfig,
+        nickname: str = "",
+        threads: int | None = None,
+        tag: str = "",
+        owner: str = "",
     ) -> None:
         self._write(
-            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads, tag) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads, tag),
+            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads, tag, owner) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads, tag, owner),
         )
 
     def add_epoch(self, run_id: str, e: EpochEnd) -> None:
@@ -206,14 +214,14 @@ class RunStore:
     def record(self, job, event) -> None:
         """A JobManager listener: persist each event as it happens, not only at the end."""
         if isinstance(event, Started):
-            self.start(job.id, job.config, job.nickname, event.threads, job.tag)
+            self.start(job.id, job.config, job.nickname, event.threads, job.tag, job.owner)
         elif isinstance(event, EpochEnd):
             self.add_epoch(job.id, event)
         elif isinstance(event, Done):
             self.finish(job.id, DONE, done=event, config=job.config)
         elif isinstance(event, Failed):
             if self.get(job.id) is None:  # failed before Started (bad config, missing data)
-                self.start(job.id, job.config, job.nickname, tag=job.tag)
+                self.start(job.id, job.config, job.nickname, tag=job.tag, owner=job.owner)
             self.finish(job.id, FAILED, event.message)
         elif isinstance(event, Stopped):
             self.finish(job.id, STOPPED, event.reason)

@@ -11,7 +11,8 @@ from core import plots
 from core.events import RACE, RUNNING
 from ui.labels import md
 from ui.live_view import chart
-from ui.services import read, store_error
+from ui.roles import is_teacher, teacher_ui
+from ui.services import manager, read, store_error
 from ui.services import store as run_store
 from ui.state import keep, kept, save_kept
 
@@ -104,4 +105,23 @@ def board():
         chart(st, scatter, key="board_scatter")
 
 
+def teacher_tools_ui(dataset: str) -> None:
+    """Stop every run, clear the board: the teacher's (or a laptop's one user's) alone."""
+    teacher_ui()
+    if not is_teacher():
+        return
+    with st.expander("Teacher tools"):
+        c1, c2 = st.columns(2)
+        if c1.button("⏹ Stop every running run"):
+            for job in manager().jobs():
+                job.stop("Stopped by the teacher.")
+        if c2.button(f"🗑 Clear the board: delete every finished run on {D.REGISTRY[dataset].title}"):
+            for r in read(store.list, dataset) or []:
+                if r["state"] != RUNNING:
+                    store.delete(r["id"])
+            st.rerun()
+
+
 board()
+if not presenter:
+    teacher_tools_ui(dataset)

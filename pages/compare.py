@@ -14,6 +14,7 @@ from core.config import TrainConfig
 from core.events import STOPPED
 from ui.labels import md
 from ui.live_view import chart
+from ui.roles import may_delete, teacher_ui
 from ui.services import read, store_error
 from ui.services import store as run_store
 
@@ -119,9 +120,17 @@ if chosen:
             key=f"csv_{r['id']}",
         )
     with st.expander("Delete runs"):
-        sure = st.checkbox(f"Yes, delete the {len(chosen)} selected run(s) for good", key="cmp_sure")
-        if st.button("Delete selected", disabled=not sure, type="primary"):
-            for r in chosen:
+        mine = [r for r in chosen if may_delete(r)]
+        if len(mine) < len(chosen):
+            st.info(
+                f"{len(chosen) - len(mine)} of the selected runs are someone else's: only they (or the teacher) "
+                f"can delete them.",
+                icon="🔒",
+            )
+        sure = st.checkbox(f"Yes, delete {len(mine)} selected run(s) for good", key="cmp_sure")
+        if st.button("Delete selected", disabled=not sure or not mine, type="primary"):
+            for r in mine:
                 store.delete(r["id"])
             st.session_state.pop("cmp_runs", None)
             st.rerun()
+teacher_ui()

@@ -182,7 +182,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 feed.figures(s, smooth),
                 head=heading(s),
                 progress=live_progress(s),
-                follow=feed.url(job.id, smooth),
+                follow=feed.url(job, smooth),
             )
             return
         with box:

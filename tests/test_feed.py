@@ -11,8 +11,8 @@ from ui import feed
 from ui.services import manager as default_manager
 
 
-def get(job_id: str, **query):
-    request = SimpleNamespace(path_params={"job_id": job_id}, query_params={k: str(v) for k, v in query.items()})
+def get(key: str, **query):
+    request = SimpleNamespace(path_params={"key": key}, query_params={k: str(v) for k, v in query.items()})
     with ThreadPoolExecutor(1) as pool:  # its own thread: the browser tests leave an event loop on this one
         response = pool.submit(asyncio.run, feed.live_feed(request)).result()
     return response.status_code, json.loads(response.body)
@@ -22,7 +22,7 @@ def test_feed_answers_a_jobs_view_as_the_page_draws_it():
     job = default_manager().submit(TrainConfig(dataset="digits", epochs=3))
     assert job.wait(60)
     s = job.snapshot()
-    status, body = get(job.id)
+    status, body = get(job.owner_key)
     assert status == 200 and body == json.loads(json.dumps(feed.view_data(s)))
     assert body["state"] == "done" and body["head"].startswith("✅ Done: Softmax regression on Digits")
     assert body["progress"]["value"] == 1.0 and "epoch 3/3" in body["progress"]["text"]
@@ -30,7 +30,8 @@ def test_feed_answers_a_jobs_view_as_the_page_draws_it():
     assert body["names"] == ["chart_loss", "chart_epochs"]
     assert len(plotly_array(loss["data"][0]["x"])) == len(s.steps) and len(loss["data"]) == 2  # raw + smoothed
     assert list(plotly_array(epochs["data"][0]["x"])) == [1, 2, 3]
-    assert len(json.loads(get(job.id, smooth=0)[1]["figures"][0])["data"]) == 1  # the student's smoothing off
+    assert len(json.loads(get(job.owner_key, smooth=0)[1]["figures"][0])["data"]) == 1  # the smoothing off
+    assert get(job.id) == (404, {"state": "gone"})  # the run's public id follows nothing: only its owner key
 
 
 def test_feed_says_gone_for_a_job_the_server_does_not_have():

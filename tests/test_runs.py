@@ -38,7 +38,7 @@ def test_round_trip_through_a_job(tmp_path):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == 3
+    assert store.schema_version() == 4
     assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []
@@ -205,9 +205,9 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.schema_version() == 3
+    assert store.schema_version() == 4
     run = store.get("old-run")
-    assert run["test_acc"] == 0.9 and run["threads"] is None and run["tag"] == ""
+    assert run["test_acc"] == 0.9 and run["threads"] is None and run["tag"] == "" and run["owner"] == ""
     store.start("new-run", CFG, "ada", threads=2, tag="race")
     assert store.get("new-run")["threads"] == 2 and store.get("new-run")["tag"] == "race"
 

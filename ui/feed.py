@@ -18,13 +18,13 @@ from core import plots
 from ui import labels
 from ui.services import manager
 
-PATH = "/api/live/{job_id}"
+PATH = "/api/live/{key}"  # a job's owner key: only the tabs that own it can follow it
 _TYPED = {"float32": "f4", "float64": "f8", "int32": "i4", "uint8": "u1"}  # plotly.js typed-array names
 
 
-def url(job_id: str, smooth: bool) -> str:
+def url(job, smooth: bool) -> str:
     """The feed of a job, relative to the app's root (the live view resolves it against the page's URL)."""
-    return PATH.format(job_id=job_id).lstrip("/") + f"?smooth={int(smooth)}"
+    return PATH.format(key=job.owner_key).lstrip("/") + f"?smooth={int(smooth)}"
 
 
 def figures(s, smooth: bool = True) -> dict:
@@ -85,8 +85,9 @@ def view_data(s, smooth: bool = True) -> dict:
 
 
 async def live_feed(request):
-    """GET /api/live/<job id>?smooth=0|1: the job's live view as JSON; 404 once the server no longer has it."""
-    job = manager().get(request.path_params["job_id"])
+    """GET /api/live/<owner key>?smooth=0|1: the job's live view as JSON; 404 for a key the server does not
+    know (a job it forgot, a guess, or a job's public id)."""
+    job = manager().by_owner_key(request.path_params["key"])
     if job is None:
         return Response(json.dumps({"state": "gone"}), status_code=404, media_type="application/json")
     body = view_data(job.snapshot(), smooth=request.query_params.get("smooth", "1") != "0")

@@ -6,21 +6,30 @@ Streamlit drops the session (on_release below), and reclaimed if the tab comes b
 
 from __future__ import annotations
 
+import hmac
+import secrets
+
 import streamlit as st
 
-from core.jobs import TrainingJob
+from core.events import RUNNING
+from core.jobs import TrainingJob, owner_tag
 from ui.services import manager
 
 
 class SessionJobs:
-    """The ids of the jobs this browser session started (Train and race alike)."""
+    """The jobs this browser session owns (it started them, or came back with their owner link), by id, with
+    their owner keys; and the session's own name as a holder of jobs."""
 
     def __init__(self):
-        self.ids: list[str] = []
+        self.token = secrets.token_hex(16)
+        self.keys: dict[str, str] = {}  # job id -> owner key
 
-    def add(self, job_id: str) -> None:
-        if job_id not in self.ids:
-            self.ids.append(job_id)
+    @property
+    def ids(self) -> list[str]:
+        return list(self.keys)
+
+    def add(self, job: TrainingJob) -> None:
+        self.keys[job.id] = job.owner_key
 
 
 def _release(jobs: SessionJobs) -> None:
@@ -28,7 +37,7 @@ def _release(jobs: SessionJobs) -> None:
     for job_id in jobs.ids:
         job = mgr.get(job_id)
         if job is not None:
-            mgr.release(job)
+            mgr.release(job, jobs.token)
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
@@ -37,29 +46,42 @@ def session_jobs() -> SessionJobs:
 
 
 def own(job: TrainingJob) -> TrainingJob:
-    """Record a job this session started, so the reaper stops it once the session's tab is gone."""
-    session_jobs().add(job.id)
+    """This session owns the job: it may stop it, and the reaper stops it once every owning tab is gone."""
+    jobs = session_jobs()
+    jobs.add(job)
+    manager().hold(job, jobs.token)
     return job
 
 
+def owns(job) -> bool:
+    """Does this session own this job (by its owner key, not by knowing its id)?"""
+    key = session_jobs().keys.get(job.id)
+    return key is not None and hmac.compare_digest(key, job.owner_key)
+
+
+def owner_tags() -> set[str]:
+    """The owner tags (as the run store keeps them) of every job this session owns."""
+    return {owner_tag(key) for key in session_jobs().keys.values()}
+
+
 def remember(job: TrainingJob) -> None:
-    """The Train page's new job: owned, current, and named in the URL so a reload finds it again."""
+    """The Train page's new job: owned, current, and its owner link in the URL so a reload finds it again."""
     own(job)
     st.session_state["job_id"] = job.id
-    st.query_params["job"] = job.id
+    st.query_params["owner"] = job.owner_key  # the owner link: keep it to yourself
     st.query_params.pop("run", None)  # Results and Inside now show this run, not a linked one
 
 
 def current_job() -> TrainingJob | None:
-    """This session's latest job; after a reload, the one named in the URL (reclaimed from the reaper)."""
+    """This session's latest job; after a reload, the one whose owner link the URL holds (reclaimed)."""
     mgr = manager()
     job = mgr.get(st.session_state.get("job_id"))
-    if job is None and st.query_params.get("job"):
-        job = mgr.get(st.query_params["job"])
-        if job is not None:
-            mgr.reclaim(job)
-            st.session_state["job_id"] = job.id
-            own(job)
+    if job is not None and owns(job):
+        return job
+    job = mgr.by_owner_key(st.query_params.get("owner"))
+    if job is not None:
+        own(job)
+        st.session_state["job_id"] = job.id
     return job
 
 
@@ -71,10 +93,10 @@ def current_view():
     run_id = st.query_params.get("run")
     if run_id:
         linked = manager().get(run_id)
-        if linked is not None:
+        if linked is not None and owns(linked):
             return linked.snapshot(), linked
-        stored = stored_snapshot(run_id)
-        if stored is not None:
+        stored = stored_snapshot(run_id)  # another student's run: once it has finished, as the store keeps it
+        if stored is not None and stored.state != RUNNING:
             return stored, None
     job = current_job()
     loaded = st.session_state.get("loaded_snapshot")
