@@ -5,6 +5,7 @@ Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy 
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import itertools
@@ -49,6 +50,7 @@ __all__ = [
     "RUNNING",
     "STOPPED",
     "JobManager",
+    "LimitReached",
     "Snapshot",
     "TrainingJob",
     "owner_tag",
@@ -115,6 +117,9 @@ class TrainingJob:
         self.owner_key = secrets.token_urlsafe(16)  # 128 bits
         self.owner = owner_tag(self.owner_key)  # what the run store keeps: it proves nothing without the key
         self.holders: set[str] = set()  # the sessions that own it now: it is released when the last one goes
+        self.student = ""  # who submitted it (JobManager.submit), for the per-student limit and fair order
+        self.estimate_s: float | None = None
+        self.express = False  # started in the express slot, past the cap
         self.config = cfg
         self.nickname = nickname
         self.tag = tag  # what the run is for (core.events.RACE or "")
@@ -280,6 +285,18 @@ class TrainingJob:
             )
 
 
+EXPRESS_S = 30.0  # a run estimated to take at most this long may start while the slots are full (one at a time)
+
+
+class LimitReached(RuntimeError):
+    """A student asked for more runs at once than the server allows; the message says what to do."""
+
+
+def same_student(job: TrainingJob, student: str, nickname: str) -> bool:
+    """Is this job the same student's: the same browser session, or the same (non-empty) nickname?"""
+    return bool((student and job.student == student) or (nickname and job.nickname == nickname))
+
+
 def owner_tag(owner_key: str) -> str:
     """What a run's owner is known by where the key must not be kept (the run store): a hash of the key."""
     return hashlib.sha256(owner_key.encode()).hexdigest()[:32]
@@ -314,8 +331,10 @@ class JobManager:
         keep_finished: int = 256,
         reap_every_s: float = 5.0,
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
+        per_student: int | None = None,
     ):
         self.cap = max(1, cap if cap is not None else CORES)
+        self.per_student = per_student  # runs one student (a session, or a nickname) may have running or queued
         self.cores = CORES  # the CPU threads jobs may use at once
         self.max_runtime_s = max_runtime_s
         self.grace_s = grace_s
@@ -326,15 +345,29 @@ class JobManager:
         self._jobs: dict[str, TrainingJob] = {}
         self._queue: list[TrainingJob] = []
         self._running: set[TrainingJob] = set()
+        self._served: collections.Counter = collections.Counter()  # runs started, by student: the fair order
         self._closed = threading.Event()
         self._reaper: threading.Thread | None = None
         self.peak_running = 0
 
-    def submit(self, cfg: TrainConfig, nickname: str = "", tag: str = "") -> TrainingJob:
-        """Queue a job; it starts as soon as a slot is free (at once if one is)."""
+    def submit(
+        self, cfg: TrainConfig, nickname: str = "", tag: str = "", student: str = "", estimate_s: float | None = None
+    ) -> TrainingJob:
+        """Queue a job; it starts as soon as a slot is free (at once if one is).
+
+        `student` names who submits it (a browser session); with `nickname`, it counts against per_student.
+        `estimate_s` (the Train page's estimate) lets a short run take the express slot. Raises LimitReached.
+        """
         job = TrainingJob(cfg, nickname, tag, self.max_runtime_s, self._finished, self.listeners)
+        job.student, job.estimate_s = student, estimate_s
         job.queue_position = lambda: self._position(job)
         with self._lock:
+            mine = [j for j in self._jobs.values() if j.state in ACTIVE and same_student(j, student, nickname)]
+            if self.per_student is not None and len(mine) >= self.per_student:
+                raise LimitReached(
+                    f"You already have {len(mine)} runs training or waiting, the most one student may have at once "
+                    f"on this server: stop one, or wait for one to finish."
+                )
             self._jobs[job.id] = job
             self._queue.append(job)
             self._ensure_reaper()
@@ -388,16 +421,41 @@ class JobManager:
     # ------------------------------------------------------------------ internals
     def _position(self, job: TrainingJob) -> int | None:
         with self._lock:
-            return self._queue.index(job) + 1 if job in self._queue else None
+            order = self._fair_order()
+            return order.index(job) + 1 if job in order else None
+
+    def _fair_order(self) -> list[TrainingJob]:
+        """The queue as it will be served, round robin between students: a job's turn is how many runs its
+        student has started so far plus how many of theirs wait ahead of it; first come among equal turns."""
+        ahead = collections.Counter()
+        turns = {}
+        for job in self._queue:
+            who = job.student or job.nickname
+            turns[job] = self._served[who] + ahead[who]
+            ahead[who] += 1
+        return sorted(self._queue, key=turns.get)  # stable: first come among equal turns
 
     def _dispatch(self) -> None:
         with self._lock:
             self._queue = [j for j in self._queue if j.state == QUEUED]
-            while self._queue and len(self._running) < self.cap:
-                need = threads_for(self._queue[0].config, self.cores)
-                if need > self.cores - sum(j.threads for j in self._running):
-                    break  # first come, first served: the next job waits for its cores
-                job = self._queue.pop(0)
+            blocked = False  # a job waits for its slot or cores: later ones may not pass it, but for a short one
+            for job in self._fair_order():
+                need = threads_for(job.config, self.cores)
+                fits = len(self._running) < self.cap and need <= self.cores - sum(j.threads for j in self._running)
+                express = (
+                    job.estimate_s is not None
+                    and job.estimate_s <= EXPRESS_S
+                    and not any(j.express for j in self._running)
+                )
+                if fits and not blocked:
+                    job.express = False
+                elif express:  # a short run does not wait behind long ones: it takes the one express slot
+                    job.express = True
+                else:
+                    blocked = True
+                    continue
+                self._queue.remove(job)
+                self._served[job.student or job.nickname] += 1
                 self._running.add(job)
                 self.peak_running = max(self.peak_running, len(self._running))
                 job.start(threads=need)

@@ -7,7 +7,7 @@ from core.events import ACTIVE, RACE
 from ui.controls import LABELS, setting
 from ui.live_view import live_chart
 from ui.services import manager
-from ui.session import own
+from ui.session import refused_ui, submit
 from ui.state import kept_config
 
 VARY = ("lr", "batch_size", "optimizer", "model")  # the settings a race can differ in
@@ -45,15 +45,19 @@ racing = any(j.state in ACTIVE for j in jobs)
 c1, c2 = st.columns([1, 4])
 if c1.button("🏁 Start the race", type="primary", disabled=bool(problems) or racing):
     # owned by this session like a Train run: stopped by the reaper once its tab is gone
-    st.session_state["race_ids"] = [
-        own(manager().submit(cfg_a, nickname="race A", tag=RACE)).id,
-        own(manager().submit(cfg_b, nickname="race B", tag=RACE)).id,
-    ]
+    a_job = submit(cfg_a, nickname="race A", tag=RACE)
+    b_job = submit(cfg_b, nickname="race B", tag=RACE) if a_job is not None else None
+    if b_job is None and a_job is not None:  # the limit refused the second half: no half race
+        a_job.stop("Stopped: the other half of the race could not start.")
+    st.session_state["race_ids"] = [a_job.id, b_job.id] if b_job is not None else []
     st.rerun()
 if c2.button("■ Stop both", disabled=not racing):
     for j in jobs:
         j.stop()
     st.rerun()
+
+
+refused_ui()
 
 
 @st.fragment(run_every=0.7 if racing else None)

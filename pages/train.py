@@ -6,7 +6,7 @@ from core import data as D
 from core import plots
 from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
-from core.jobs import threads_for
+from core.jobs import EXPRESS_S, threads_for
 from core.metrics import diagnose
 from core.process import CORES
 from core.train import estimate_seconds, pick_device
@@ -16,7 +16,7 @@ from ui.labels import ended_progress, heading, heading_for, live_progress
 from ui.live_view import live_view
 from ui.loading import load_dataset
 from ui.services import manager, store, store_error
-from ui.session import current_job, remember
+from ui.session import current_job, refused_ui, remember, submit
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
 SLOW_S = 60
@@ -77,7 +77,9 @@ def start_job() -> None:
     cfg = config_from_widgets()  # as the click sent them: a value typed just before arrives with the click
     if cfg.errors():
         return  # the page run that follows shows why
-    new = manager().submit(cfg, nickname=st.session_state.get("w_nick", "").strip())
+    new = submit(cfg, nickname=st.session_state.get("w_nick", "").strip(), estimate_s=estimate(cfg))
+    if new is None:
+        return  # refused: the page says why (refused_ui)
     remember(new)
     # Most runs then draw their first point in this same page run; longer would outlast the 0.5 s after which
     # Streamlit fades the stale page. A later first batch comes through the live feed.
@@ -111,6 +113,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
     c3.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
     for problem in problems:
         st.error(problem)
+    refused_ui()
 
 
 def status_ui(s) -> None:
@@ -118,8 +121,9 @@ def status_ui(s) -> None:
     if s.state == QUEUED:
         counts = manager().counts()
         st.info(
-            f"Waiting for a free slot: number {s.queue_position} in the queue "
-            f"({counts['running']} of {counts['cap']} slots busy). It starts by itself.",
+            f"Waiting for a free slot: number {s.queue_position} in the queue ({counts['running']} runs training "
+            f"on {counts['cap']} slots). It starts by itself; students with fewer runs training go first, and a "
+            f"short run (under {EXPRESS_S:.0f} s) may start at once.",
             icon="⏳",
         )
     if s.state == FAILED:

@@ -81,7 +81,7 @@ def _record(job, event) -> None:
 def manager() -> JobManager:
     """The process-wide job manager, persisting every run to the store.
 
-    JOB_CAP, JOB_MAX_RUNTIME_S and JOB_GRACE_S override its defaults.
+    JOB_CAP, JOB_MAX_RUNTIME_S, JOB_GRACE_S and JOB_PER_STUDENT override its defaults.
     """
     global _manager
     with _lock:
@@ -93,6 +93,7 @@ def manager() -> JobManager:
                 max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
                 grace_s=float(env.get("JOB_GRACE_S", 120)),
                 listeners=(_record,),
+                per_student=int(env.get("JOB_PER_STUDENT", 3)),  # a Train run and a race at once
             )
         return _manager
 

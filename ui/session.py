@@ -12,7 +12,7 @@ import secrets
 import streamlit as st
 
 from core.events import RUNNING
-from core.jobs import TrainingJob, owner_tag
+from core.jobs import LimitReached, TrainingJob, owner_tag
 from ui.services import manager
 
 
@@ -51,6 +51,24 @@ def own(job: TrainingJob) -> TrainingJob:
     jobs.add(job)
     manager().hold(job, jobs.token)
     return job
+
+
+def submit(cfg, nickname: str = "", tag: str = "", estimate_s: float | None = None) -> TrainingJob | None:
+    """Start a job for this session (owned by it); None, with the reason kept for the page to show, when the
+    server's per-student limit refuses it."""
+    try:
+        job = manager().submit(cfg, nickname, tag, student=session_jobs().token, estimate_s=estimate_s)
+    except LimitReached as e:
+        st.session_state["refused"] = str(e)
+        return None
+    st.session_state.pop("refused", None)
+    return own(job)
+
+
+def refused_ui() -> None:
+    """Why the last Start did nothing, if a limit refused it."""
+    if st.session_state.get("refused"):
+        st.warning(st.session_state["refused"], icon="✋")
 
 
 def owns(job) -> bool:
