@@ -218,58 +218,6 @@ def test_concurrent_runs_of_one_config_give_the_same_curve_as_one_alone(monkeypa
         mgr.close()
 
 
-def test_one_student_cannot_fill_the_server_and_is_told_why():
-    mgr = J.JobManager(cap=2, per_student=3)
-    try:
-        mine = [mgr.submit(SLOW, student="tab-1") for _ in range(3)]
-        with pytest.raises(J.LimitReached, match="stop one, or wait"):
-            mgr.submit(SLOW, student="tab-1")
-        with pytest.raises(J.LimitReached):  # the same nickname from another tab counts too
-            other_tab = [mgr.submit(SLOW, student="tab-2", nickname="ada") for _ in range(3)]
-            mgr.submit(SLOW, student="tab-3", nickname="ada")
-        assert mgr.submit(SLOW, student="tab-9").state in ("queued", "running")  # another student still can
-        mine[0].stop()
-        assert mine[0].wait(5)
-        assert mgr.submit(SLOW, student="tab-1")  # a place freed: the student may start again
-        del other_tab
-    finally:
-        mgr.close()
-
-
-def test_the_queue_serves_students_with_fewer_runs_first():
-    mgr = J.JobManager(cap=1)
-    try:
-        ada = [mgr.submit(SLOW, student="ada") for _ in range(3)]  # one trains, two wait
-        bob = mgr.submit(SLOW, student="bob")
-        assert ada[0].state == "running"
-        assert bob.snapshot().queue_position == 1  # ahead of ada's second and third
-        assert [j.snapshot().queue_position for j in ada[1:]] == [2, 3]
-        ada[0].stop()
-        deadline = time.time() + 10
-        while bob.state != "running" and time.time() < deadline:
-            time.sleep(0.01)
-        assert bob.state == "running" and ada[1].state == "queued"
-    finally:
-        mgr.close()
-
-
-def test_a_short_run_does_not_wait_behind_long_ones():
-    mgr = J.JobManager(cap=1)
-    try:
-        long = mgr.submit(SLOW, student="ada", estimate_s=600)
-        short = mgr.submit(CFG, student="bob", estimate_s=1)  # takes the express slot at once
-        second_short = mgr.submit(CFG, student="cy", estimate_s=1)  # one express slot: it waits its turn
-        long_two = mgr.submit(SLOW, student="dee", estimate_s=600)
-        assert (
-            long.state == "running" and short.state in ("running", "done") and short.snapshot().queue_position is None
-        )
-        assert short.wait(60) and short.state == "done"
-        assert second_short.wait(60) and second_short.state == "done"  # then it took the express slot
-        assert long_two.state == "queued"  # the long one waits for a normal slot
-    finally:
-        mgr.close()
-
-
 def test_a_run_stopped_by_the_server_is_stored_with_that_reason(tmp_path):
     from core.runs import RunStore
 

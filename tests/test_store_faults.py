@@ -92,3 +92,19 @@ def test_sqlite_errors_in_reads_become_the_message(runs_db):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
     assert services.read(broken) is None and "damaged" in services.store_error()
+
+
+def test_a_store_folder_that_cannot_be_written_leaves_training_working_with_a_message(tmp_path, monkeypatch):
+    """RUNS_DB under a path that cannot become a folder (as a read-only or missing disk would fail)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    monkeypatch.setenv("RUNS_DB", str(blocker / "runs.db"))
+    monkeypatch.setattr(services, "_failed_at", None)
+    monkeypatch.setattr(services, "_store_error", None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception and "cannot be used" in at.warning[0].value
+    at.radio(key="w_pace").set_value("full").run()
+    next(b for b in at.button if "Start" in b.label).click().run()
+    job = services.manager().get(at.session_state["job_id"])
+    assert job.wait(60) and job.state == "done"
+    every_page_says(at, "not-a-folder")
