@@ -93,6 +93,7 @@ def set_up(page, how: dict) -> None:
         pick(page, "Recipe", PRESET_TITLES[how["recipe"]])
     for label, value in how.get("numbers", {}).items():
         type_into(page, label, value, settle_ms=300)
+    page.get_by_text("Full speed", exact=True).click()  # as headless trains: the Train page starts in slow motion
     page.wait_for_timeout(1500)
     # then until the page has finished redrawing for the new settings (the time estimate runs real steps),
     # as a student presses Start on a settled page: a click during that run waits

@@ -15,6 +15,19 @@ os.environ.setdefault("RUNS_DB", str(Path(tempfile.mkdtemp(prefix="runs-")) / "r
 from core import data as D  # noqa: E402
 
 
+def _routed_pages() -> list[str]:
+    """The pages app.py routes to, in its order: the one list every test of "each page" reads."""
+    import ast
+
+    tree = ast.parse((ROOT / "app.py").read_text())
+    return [
+        n.args[0].value for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "Page"
+    ]
+
+
+PAGES = _routed_pages()
+
+
 def _real_dir(name: str) -> Path | None:
     root = os.environ.get("DATA_DIR")
     if not root:

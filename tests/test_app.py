@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, live_charts, live_views, plotly_array
+from tests.conftest import PAGES, ROOT, live_charts, live_views, plotly_array
 from ui.services import manager as default_manager
 
 
@@ -35,18 +35,7 @@ def no_errors(at):
     return at
 
 
-@pytest.mark.parametrize(
-    "page",
-    [
-        "pages/train.py",
-        "pages/data.py",
-        "pages/results.py",
-        "pages/inside.py",
-        "pages/compare.py",
-        "pages/race.py",
-        "pages/board.py",
-    ],
-)
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(page):
     at = app()
     no_errors(at.switch_page(page).run())

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from core import models as M
-from tests.conftest import ROOT
+from tests.conftest import PAGES, ROOT
 from ui.services import manager, store
 
 SOURCES = [p for folder in ("core", "ui", "pages") for p in (ROOT / folder).glob("*.py")] + [ROOT / "app.py"]
@@ -44,11 +44,7 @@ def test_core_never_imports_streamlit():
 
 
 def test_pages_holds_only_the_pages_app_py_routes_to():
-    routed = {
-        node.args[0].value
-        for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
-    }
+    routed = set(PAGES)
     assert {f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.suffix == ".py"} == routed
     assert not [p for p in (ROOT / "pages").iterdir() if p.name != "__pycache__" and p.suffix != ".py"]
 

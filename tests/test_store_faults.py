@@ -9,17 +9,7 @@ import ui.services as services
 from core.config import TrainConfig
 from core.jobs import JobManager
 from core.runs import RunStore
-from tests.conftest import ROOT
-
-PAGES = [
-    "pages/train.py",
-    "pages/data.py",
-    "pages/results.py",
-    "pages/inside.py",
-    "pages/compare.py",
-    "pages/race.py",
-    "pages/board.py",
-]
+from tests.conftest import PAGES, ROOT
 
 
 @pytest.fixture
