@@ -24,15 +24,15 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from core import data as D  # noqa: E402
 from core import models as M  # noqa: E402
-from tests.e2e.conftest import FLAGS, free_port, pick, start_server, type_into  # noqa: E402
+from tests.e2e.conftest import FLAGS, free_port, start_server, type_into  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
@@ -44,7 +44,6 @@ MIX = [
     ("digits", "cnn", "adam", 0.01, 64, 3, 0),
     ("fashion-mnist", "cnn", "adam", 0.01, 100, 1, 3000),
 ]
-LABELS = {**{n: d.title for n, d in D.REGISTRY.items()}, **{n: m.label for n, m in M.REGISTRY.items()}}
 
 
 class Monitor(threading.Thread):
@@ -80,18 +79,24 @@ class Monitor(threading.Thread):
 
 
 def set_up(page, url: str, i: int, spec) -> None:
+    """Open the Train page with the student's settings, as a link from the teacher would carry them (the
+    settings live in the URL), at full speed: the class's throughput is measured, not slow motion's."""
     dataset, model, opt, lr, batch, epochs, subset = spec
-    page.goto(url)
-    page.get_by_text("Train a classifier, watch it learn").wait_for(timeout=60_000)
+    query = urllib.parse.urlencode(
+        {
+            "dataset": dataset,
+            "model": model,
+            "optimizer": opt,
+            "lr": lr,
+            "batch_size": batch,
+            "epochs": epochs,
+            "train_subset": subset,
+            "pace": "full",
+        }
+    )
+    page.goto(f"{url}/?{query}")
+    page.get_by_text(f"Ready: {M.REGISTRY[model].short} on").wait_for(timeout=60_000)
     type_into(page, "Your nickname (shown on the class board)", f"student{i:02d}", settle_ms=250)
-    pick(page, "Dataset", LABELS[dataset])
-    pick(page, "Model", LABELS[model])
-    page.get_by_text("Adam" if opt == "adam" else "SGD (hand-written)", exact=True).click()
-    type_into(page, "Batch size", batch, settle_ms=250)
-    type_into(page, "Epochs", epochs, settle_ms=250)
-    type_into(page, "Training subset (0 = all images)", subset, settle_ms=250)
-    page.get_by_text("Full speed", exact=True).click()  # the class's throughput, not slow motion's
-    page.wait_for_timeout(250)
 
 
 T0 = time.perf_counter()
