@@ -1,6 +1,10 @@
-"""Runs that last: an SQLite store written as a run progresses, and checkpoints that load safely.
+"""Runs that last: a store written as a run progresses, and checkpoints that load safely.
 
-One connection per thread (sqlite3 objects must not cross threads), WAL so readers never block the writer.
+SQLite by default (a file, nothing to install or start); PostgreSQL when RUNS_DB is a postgresql:// URL (a class
+on several servers). One code path for both: portable SQL through a two-method backend (how to connect, how to
+ask whether a table exists), with psycopg for PostgreSQL. No ORM: the schema is two tables, and the SQLite
+default keeps needing nothing beyond Python. One connection per thread and per store (neither driver's
+connections may cross threads); SQLite in WAL mode, so readers never block the writer.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import io
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 import zipfile
@@ -38,12 +43,12 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL,             -- TrainConfig as JSON
     state TEXT NOT NULL,              -- running | done | stopped | failed | interrupted
     message TEXT,
-    started_at REAL NOT NULL,
-    ended_at REAL,
+    started_at DOUBLE PRECISION NOT NULL,
+    ended_at DOUBLE PRECISION,
     owner_pid INTEGER,                -- the server process writing it: dead owner + running = interrupted
-    test_acc REAL,
-    test_loss REAL,
-    train_s_per_epoch REAL,
+    test_acc DOUBLE PRECISION,
+    test_loss DOUBLE PRECISION,
+    train_s_per_epoch DOUBLE PRECISION,
     confusion TEXT,                   -- JSON list of lists, rows = true class
     checkpoint TEXT,                  -- path of the saved weights
     threads INTEGER,                  -- torch's intra-op threads it trained with (schema 2)
@@ -53,8 +58,9 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
-    train_loss REAL, train_acc REAL, val_loss REAL, val_acc REAL, test_loss REAL, test_acc REAL,
-    epoch_s REAL, elapsed_s REAL,
+    train_loss DOUBLE PRECISION, train_acc DOUBLE PRECISION, val_loss DOUBLE PRECISION,
+    val_acc DOUBLE PRECISION, test_loss DOUBLE PRECISION, test_acc DOUBLE PRECISION,
+    epoch_s DOUBLE PRECISION, elapsed_s DOUBLE PRECISION,
     PRIMARY KEY (run_id, epoch)
 );
 """
@@ -72,8 +78,68 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message says why, for a student."""
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("RUNS_DB") or "runs/runs.db")
+def default_path() -> Path | str:
+    """$RUNS_DB: a SQLite file (default runs/runs.db) or a postgresql:// URL."""
+    where = os.environ.get("RUNS_DB") or "runs/runs.db"
+    return where if is_url(where) else Path(where)
+
+
+def is_url(where) -> bool:
+    return str(where).startswith(("postgresql://", "postgres://"))
+
+
+def db_errors() -> tuple[type[Exception], ...]:
+    """The exceptions a failing store raises (a damaged file, a database server gone), for callers to catch."""
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    if "psycopg" in sys.modules:
+        errors += (sys.modules["psycopg"].Error,)
+    return errors
+
+
+class _SQLite:
+    """A SQLite file: WAL, foreign keys on, writes in BEGIN IMMEDIATE (no lock upgrades between writers)."""
+
+    begin = "BEGIN IMMEDIATE"
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect(self):
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; explicit BEGIN
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def sql(self, query: str) -> str:
+        return query
+
+    def has_table(self, conn, name: str) -> bool:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+class _Postgres:
+    """A PostgreSQL database by URL (psycopg, from requirements-cluster.txt)."""
+
+    begin = "BEGIN"
+
+    def __init__(self, url: str):
+        import psycopg  # only a class server on PostgreSQL needs it
+
+        self.url, self.psycopg = url, psycopg
+
+    def connect(self):
+        from psycopg.rows import dict_row
+
+        return self.psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+
+    def sql(self, query: str) -> str:
+        return query.replace("?", "%s")  # the one difference in the SQL: psycopg's placeholders
+
+    def has_table(self, conn, name: str) -> bool:
+        return conn.execute("SELECT to_regclass(%s) AS t", (name,)).fetchone()["t"] is not None
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -88,47 +154,89 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
-class RunStore:
-    """Persisted runs. Thread-safe: each thread gets its own sqlite3 connection."""
+class _Cursor:
+    """A transaction's connection, writing this project's SQL in the backend's placeholders."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
-        self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.checkpoints = self.path.parent / "checkpoints"
+    def __init__(self, conn, db):
+        self.conn, self._db = conn, db
+
+    def execute(self, sql: str, args=()):
+        return self.conn.execute(self._db.sql(sql), args)
+
+
+class RunStore:
+    """Persisted runs, in a SQLite file or a PostgreSQL database. Thread-safe: a connection per thread."""
+
+    def __init__(self, where: str | os.PathLike | None = None, checkpoints: str | os.PathLike | None = None):
+        where = default_path() if where is None else where
+        self.url = str(where) if is_url(where) else None
+        self.path = None if self.url else Path(where)
+        self._db = _Postgres(self.url) if self.url else _SQLite(self.path)
+        # checkpoints are files beside a SQLite store; with PostgreSQL, in $RUNS_CHECKPOINTS (default runs/)
+        folder = self.path.parent if self.path else Path(os.environ.get("RUNS_CHECKPOINTS") or "runs")
+        self.checkpoints = Path(checkpoints) if checkpoints else folder / "checkpoints"
         self._local = threading.local()
         self._migrate()
 
+    def __str__(self) -> str:
+        return self.url.split("@")[-1] if self.url else str(self.path)  # no password in a message
+
     # ------------------------------------------------------------------ connections
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # autocommit; explicit BEGIN
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
+            conn = self._local.conn = self._db.connect()
         return conn
+
+    def _reconnect(self) -> None:
+        """Drop this thread's connection (the database server restarted, say): the next use opens a new one."""
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        try:
+            if conn is not None:
+                conn.close()
+        except db_errors():
+            pass
+
+    def _query(self, sql: str, args=()):
+        """Run a read on this thread's connection; a connection the server dropped is reopened once."""
+        try:
+            return self._conn().execute(self._db.sql(sql), args)
+        except db_errors():
+            if self.url is None:
+                raise  # a SQLite file that fails is damaged, not disconnected
+            self._reconnect()
+            return self._conn().execute(self._db.sql(sql), args)
 
     @contextmanager
     def _transaction(self):
-        """This thread's connection inside BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        """This thread's connection inside BEGIN ... COMMIT, rolled back on any error."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(self._db.begin)
         try:
-            yield conn
+            yield _Cursor(conn, self._db)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except db_errors():
+                self._reconnect()
             raise
 
     def _write(self, sql: str, args=()) -> None:
-        with self._transaction() as conn:
-            conn.execute(sql, args)
+        """One statement in its own transaction; on PostgreSQL, retried once on a fresh connection."""
+        try:
+            with self._transaction() as cur:
+                cur.execute(sql, args)
+        except db_errors():
+            if self.url is None:
+                raise
+            self._reconnect()
+            with self._transaction() as cur:
+                cur.execute(sql, args)
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
-            fresh = conn.execute("SELECT name FROM sqlite_master WHERE name='runs'").fetchone() is None
+            fresh = not self._db.has_table(conn.conn, "runs")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -140,13 +248,15 @@ class RunStore:
                     version += 1
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
-                    f"{self.path} was written by a newer release (schema {version}); "
-                    f"this one reads up to {SCHEMA_VERSION}."
+                    f"{self} was written by a newer release (schema {version}); this one reads up to {SCHEMA_VERSION}."
                 )
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+            conn.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )
 
     def schema_version(self) -> int:
-        return int(self._conn().execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+        return int(self._query("SELECT value FROM meta WHERE key='schema_version'").fetchone()["value"])
 
     # ------------------------------------------------------------------ recording
     def start(
@@ -158,16 +268,18 @@ class RunStore:
         tag: str = "",
         owner: str = "",
     ) -> None:
+        columns = ("id", "nickname", "config", "state", "started_at", "owner_pid", "threads", "tag", "owner")
         self._write(
-            "INSERT OR REPLACE INTO runs (id, nickname, config, state, started_at, owner_pid, threads, tag, owner) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns[1:])}",
             (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads, tag, owner),
         )
 
     def add_epoch(self, run_id: str, e: EpochEnd) -> None:
         self._write(
-            f"INSERT OR REPLACE INTO epochs (run_id, epoch, {', '.join(EPOCH_FIELDS)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))})",
+            f"INSERT INTO epochs (run_id, epoch, {', '.join(EPOCH_FIELDS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(EPOCH_FIELDS))}) "
+            f"ON CONFLICT (run_id, epoch) DO UPDATE SET {', '.join(f'{f} = excluded.{f}' for f in EPOCH_FIELDS)}",
             (run_id, e.epoch, *(getattr(e, f) for f in EPOCH_FIELDS)),
         )
 
@@ -228,7 +340,7 @@ class RunStore:
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that no longer exists (killed server): mark them interrupted."""
-        rows = self._conn().execute("SELECT id, owner_pid FROM runs WHERE state=?", (RUNNING,)).fetchall()
+        rows = self._query("SELECT id, owner_pid FROM runs WHERE state=?", (RUNNING,)).fetchall()
         dead = [r["id"] for r in rows if r["owner_pid"] != os.getpid() and not _pid_alive(r["owner_pid"])]
         for run_id in dead:
             self._write(
@@ -243,19 +355,19 @@ class RunStore:
         return len(dead)
 
     # ------------------------------------------------------------------ reading
-    def _row(self, r: sqlite3.Row) -> dict:
+    def _row(self, r) -> dict:
         d = dict(r)
         d["config"] = json.loads(d["config"])
         d["confusion"] = json.loads(d["confusion"]) if d["confusion"] else None
         return d
 
     def get(self, run_id: str) -> dict | None:
-        r = self._conn().execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        r = self._query("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         return self._row(r) if r else None
 
     def list(self, dataset: str | None = None, model: str | None = None) -> list[dict]:
         """All runs, newest first, optionally filtered by dataset and model."""
-        runs = [self._row(r) for r in self._conn().execute("SELECT * FROM runs ORDER BY started_at DESC")]
+        runs = [self._row(r) for r in self._query("SELECT * FROM runs ORDER BY started_at DESC").fetchall()]
         return [
             r
             for r in runs
@@ -264,19 +376,15 @@ class RunStore:
         ]
 
     def epochs(self, run_id: str) -> list[dict]:
-        return [dict(r) for r in self._conn().execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,))]
+        return [
+            dict(r) for r in self._query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)).fetchall()
+        ]
 
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
-            conn.execute("DELETE FROM runs WHERE id=?", (run_id,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        with self._transaction() as cur:
+            cur.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
+            cur.execute("DELETE FROM runs WHERE id=?", (run_id,))
         if run and run["checkpoint"]:
             Path(run["checkpoint"]).unlink(missing_ok=True)
 
@@ -406,16 +514,17 @@ def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
     )
 
 
-_stores: dict[Path, RunStore] = {}
+_stores: dict[str, RunStore] = {}
 _stores_lock = threading.Lock()
 
 
 def default_store() -> RunStore:
     """The store at $RUNS_DB for this process; opening it marks runs of dead servers interrupted."""
-    path = default_path().resolve()
+    where = default_path()
+    key = where if isinstance(where, str) else str(where.resolve())
     with _stores_lock:
-        if path not in _stores:
-            store = RunStore(path)
+        if key not in _stores:
+            store = RunStore(where)
             store.mark_interrupted()
-            _stores[path] = store
-        return _stores[path]
+            _stores[key] = store
+        return _stores[key]

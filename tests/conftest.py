@@ -86,3 +86,28 @@ def plotly_array(z):
         a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
         return a.reshape([int(n) for n in str(z["shape"]).split(",")]) if "shape" in z else a
     return np.asarray(z)
+
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/test")
+
+
+def require_postgres() -> str:
+    """The test PostgreSQL server's URL, its tables dropped; skip without one (fail under CI, which has one)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("DROP TABLE IF EXISTS epochs, runs, meta CASCADE")
+    except Exception as e:  # noqa: BLE001 - missing driver or server: same answer
+        why = f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})"
+        if os.environ.get("CI"):
+            pytest.fail(why + " (CI must run the PostgreSQL tests)")
+        pytest.skip(why)
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_where(request, tmp_path, monkeypatch):
+    """Where a run store lives, once per backend: a SQLite file, then a PostgreSQL database (tables fresh)."""
+    monkeypatch.setenv("RUNS_CHECKPOINTS", str(tmp_path))
+    return str(tmp_path / "runs.db") if request.param == "sqlite" else require_postgres()

@@ -23,8 +23,8 @@ from tests.conftest import ROOT
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
 
 
-def test_round_trip_through_a_job(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
+def test_round_trip_through_a_job(store_where):
+    store = RunStore(store_where)
     mgr = JobManager(listeners=(store.record,))
     job = mgr.submit(CFG, nickname="ada")
     assert job.wait(60)
@@ -47,8 +47,8 @@ def test_round_trip_through_a_job(tmp_path):
     mgr.close()
 
 
-def test_epochs_are_written_as_the_run_progresses(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
+def test_epochs_are_written_as_the_run_progresses(store_where):
+    store = RunStore(store_where)
     seen = []
 
     def listener(job, event):
@@ -57,8 +57,8 @@ def test_epochs_are_written_as_the_run_progresses(tmp_path):
             seen.append(
                 (
                     event.epoch,
-                    len(RunStore(tmp_path / "runs.db").epochs(job.id)),
-                    RunStore(tmp_path / "runs.db").get(job.id)["state"],
+                    len(RunStore(store_where).epochs(job.id)),
+                    RunStore(store_where).get(job.id)["state"],
                 )
             )
 
@@ -68,8 +68,8 @@ def test_epochs_are_written_as_the_run_progresses(tmp_path):
     mgr.close()
 
 
-def test_eight_concurrent_writers_lose_nothing(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
+def test_eight_concurrent_writers_lose_nothing(store_where):
+    store = RunStore(store_where)
     fake = next(e for e in train(CFG.with_(epochs=1)) if isinstance(e, EpochEnd))
 
     def writer(w):
@@ -90,8 +90,8 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path):
     assert all(len(store.epochs(r["id"])) == 10 for r in runs)
 
 
-def test_kill_9_mid_run_then_reopen_marks_it_interrupted(tmp_path):
-    db = tmp_path / "runs.db"
+def test_kill_9_mid_run_then_reopen_marks_it_interrupted(store_where):
+    db = store_where
     store = RunStore(db)
     finished = store  # a finished run from an earlier, healthy process
     mgr = JobManager(listeners=(finished.record,))
@@ -182,11 +182,11 @@ def test_oversized_checkpoint_is_refused(monkeypatch):
         load_checkpoint(bytes(1000))
 
 
-def test_newer_schema_is_refused_clearly(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
+def test_newer_schema_is_refused_clearly(store_where):
+    store = RunStore(store_where)
     store._write("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(RuntimeError, match="newer release"):
-        RunStore(tmp_path / "runs.db")
+        RunStore(store_where)
 
 
 def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):

@@ -4,14 +4,13 @@ into it. Process-wide (every session and the live feed route see the same ones).
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 
 from core.events import BatchEnd, Peek
 from core.jobs import JobManager
 from core.process import settle_heap
-from core.runs import RunStore, default_path, default_store
+from core.runs import RunStore, db_errors, default_path, default_store, is_url
 
 _lock = threading.Lock()
 _manager: JobManager | None = None
@@ -30,12 +29,16 @@ def store() -> RunStore | None:
         return None
     try:
         opened = default_store()
-    except (sqlite3.Error, OSError, RuntimeError) as e:
+    except (*db_errors(), OSError, RuntimeError) as e:
         _failed_at = time.monotonic()
+        what = (
+            "Check that the database server is running and reachable"
+            if is_url(default_path())
+            else ("Move or delete the damaged file (or set RUNS_DB to another path)")
+        )
         _store_error = (
-            f"The run store {default_path()} cannot be used ({e}). Runs still train, but are not saved, and saved "
-            f"runs cannot be shown. Move or delete the damaged file (or set RUNS_DB to another path), then "
-            f"restart the app."
+            f"The run store {shown(default_path())} cannot be used ({e}). Runs still train, but are not saved, and "
+            f"saved runs cannot be shown. {what}, then restart the app."
         )
         return None
     _store_error = _failed_at = None
@@ -48,12 +51,18 @@ def read(method, *args):
     global _store_error
     try:
         return method(*args)
-    except sqlite3.Error as e:
+    except db_errors() as e:
         _store_error = (
-            f"The run store {default_path()} is damaged ({e}). Runs still train, but are not saved, and saved runs "
-            f"cannot be shown. Move or delete the damaged file (or set RUNS_DB to another path), then restart."
+            f"The run store {shown(default_path())} is damaged or unreachable ({e}). Runs still train, but are not "
+            f"saved, and saved runs cannot be shown. Move or delete a damaged file (or set RUNS_DB to another "
+            f"path), or check the database server, then restart."
         )
         return None
+
+
+def shown(where) -> str:
+    """Where the store is, for a message: a URL without its user and password."""
+    return str(where).split("@")[-1] if is_url(where) else str(where)
 
 
 def store_error() -> str | None:
@@ -71,7 +80,7 @@ def _record(job, event) -> None:
         return
     try:
         opened.record(job, event)
-    except (sqlite3.Error, OSError) as e:
+    except (*db_errors(), OSError) as e:
         _store_error = (
             f"Runs are not being saved: writing {default_path()} failed ({e}). Runs still train; "
             f"check the disk and the file, then restart the app."
