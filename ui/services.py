@@ -82,7 +82,7 @@ def _record(job, event) -> None:
         opened.record(job, event)
     except (*db_errors(), OSError) as e:
         _store_error = (
-            f"Runs are not being saved: writing {default_path()} failed ({e}). Runs still train; "
+            f"Runs are not being saved: writing {shown(default_path())} failed ({e}). Runs still train; "
             f"check the disk and the file, then restart the app."
         )
 

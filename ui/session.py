@@ -13,6 +13,7 @@ import streamlit as st
 
 from core.events import RUNNING
 from core.jobs import LimitReached, TrainingJob, owner_tag
+from ui.loading import stored_snapshot
 from ui.services import manager
 
 
@@ -106,8 +107,6 @@ def current_job() -> TrainingJob | None:
 def current_view():
     """(snapshot, job) for Results and Inside: the run a link names (?run=<id>: a job, or a run from the store),
     else the newer of this session's job and an uploaded checkpoint; job is None when no live job is shown."""
-    from ui.loading import stored_snapshot
-
     run_id = st.query_params.get("run")
     if run_id:
         linked = manager().get(run_id)
