@@ -12,7 +12,7 @@ from core.process import CORES
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
-from ui.labels import ended_progress, heading, heading_for, live_progress
+from ui.labels import READY, ended_progress, heading, heading_for, live_progress
 from ui.live_view import live_view
 from ui.loading import load_dataset
 from ui.services import manager, store, store_error
@@ -168,7 +168,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
                     "chart_loss": plots.batch_loss_spec([], [], 1, total_epochs=cfg.epochs),
                     "chart_epochs": plots.epoch_curves_spec([], cfg.epochs),
                 },
-                head=heading_for(cfg, "ready"),
+                head=heading_for(cfg, READY),
                 progress=(
                     0.0,
                     "Choose settings on the left, then press ▶ Start training: the curves appear here as it learns.",

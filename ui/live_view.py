@@ -20,11 +20,8 @@ _JS, _CSS = (_HERE / "live_view.js").read_text(), (_HERE / "live_view.css").read
 _PLOTLY = plotly_module()
 
 
-def _register():
-    return st.components.v2.component("live_view", js=_JS, css=_CSS, isolate_styles=False)
-
-
-_VIEW = _register()  # once per process; the runtime keeps the definition
+# registered once per process; the runtime keeps the definition
+_VIEW = st.components.v2.component("live_view", js=_JS, css=_CSS, isolate_styles=False)
 
 
 def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):

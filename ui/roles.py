@@ -9,7 +9,7 @@ import os
 
 import streamlit as st
 
-from ui.session import owner_tags, owns
+from ui.session import owner_tags
 
 
 def passcode() -> str | None:
@@ -25,11 +25,6 @@ def passcode() -> str | None:
 def is_teacher() -> bool:
     """This session may control every run: the passcode was typed here, or no class is set up."""
     return passcode() is None or st.session_state.get("_teacher", False)
-
-
-def may_control(job) -> bool:
-    """May this session stop this (live) job?"""
-    return is_teacher() or owns(job)
 
 
 def may_delete(run: dict) -> bool:
