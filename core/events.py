@@ -28,6 +28,7 @@ class Started:
     device: str
     parameters: int
     threads: int  # torch's intra-op threads: curves are bit-identical only at an equal count
+    where: str = ""  # on a cluster, the machine and process training it (and its GPU)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,6 +1,9 @@
-"""Background training: TrainingJob (a thread over train(cfg)) and JobManager (cap, queue, reaper).
+"""The job interface (Jobs, Job) and its scheduler: TrainingJob follows one run, JobManager keeps the cap, the
+fair queue, the runtime limit and the reaper.
 
-Worker threads never touch the UI: pages poll job.snapshot(), a consistent copy taken under a lock.
+Where a run trains is a runner: `local_runner` (a thread of this process, the embedded default) or
+core.backends.ray_cluster's (a task on a Ray cluster, with a JobManager of its own in the cluster). Pages only
+see Jobs and Job: they poll job.snapshot(), a consistent copy taken under a lock, and never touch a worker.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import secrets
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import torch
 
@@ -49,10 +53,14 @@ __all__ = [
     "QUEUED",
     "RUNNING",
     "STOPPED",
+    "Job",
     "JobManager",
+    "Jobs",
+    "JobsUnavailable",
     "LimitReached",
     "Snapshot",
     "TrainingJob",
+    "local_runner",
     "owner_tag",
     "threads_for",
 ]
@@ -97,8 +105,17 @@ class Snapshot:
         return self.epochs[-1] if self.epochs else None
 
 
+Runner = Callable[[TrainConfig, threading.Event, int, str], Iterator[Event]]  # (cfg, stop, threads, job id)
+
+
+def local_runner(cfg: TrainConfig, stop: threading.Event, threads: int, job_id: str = "") -> Iterator[Event]:
+    """Train in the calling thread (the embedded default), with `threads` intra-op threads."""
+    torch.set_num_threads(threads)  # affects this thread only
+    yield from train(cfg, stop, threads=threads)
+
+
 class TrainingJob:
-    """One training run on a thread of its own; stop() takes effect before the next batch."""
+    """One training run, followed by a thread of its own; stop() takes effect before the next batch."""
 
     _ids = itertools.count(1)
 
@@ -110,6 +127,7 @@ class TrainingJob:
         max_runtime_s: float | None = None,
         on_finish: Callable[[TrainingJob], None] | None = None,
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
+        runner: Runner = local_runner,
     ):
         # The id names the run (links to view it, the run store); it grants nothing. The owner key is the secret
         # that controls it: only the session that started it, and whoever holds its owner link, know it.
@@ -127,6 +145,7 @@ class TrainingJob:
         self.released_at: float | None = None
         self._on_finish = on_finish
         self._listeners = listeners
+        self._runner = runner
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -179,6 +198,11 @@ class TrainingJob:
         if self._state == STOPPED and self._thread is None:
             self._notify_finish()
 
+    @property
+    def stop_requested(self) -> bool:
+        """Has stop() been asked for (a remote runner polls this to stop its worker)?"""
+        return self._stop.is_set()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has finished (or been cancelled); True if it has."""
         return self._finished.wait(timeout)
@@ -189,9 +213,8 @@ class TrainingJob:
 
     # ------------------------------------------------------------------ worker
     def _run(self) -> None:
-        torch.set_num_threads(self._threads)  # affects this thread only
         try:
-            for event in train(self.config, self._stop, threads=self._threads):
+            for event in self._runner(self.config, self._stop, self._threads, self.id):
                 self._record(event)
                 if (
                     self.max_runtime_s is not None
@@ -285,6 +308,56 @@ class TrainingJob:
             )
 
 
+class Job(Protocol):
+    """What pages know of a run, wherever it trains (TrainingJob here, a proxy of one on a cluster)."""
+
+    id: str
+    owner_key: str
+    owner: str
+    nickname: str
+    tag: str
+    submitted_at: float
+
+    @property
+    def state(self) -> str: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def stop(self, reason: str = "Stopped by request.") -> None: ...
+
+    def wait_first_batch(self, timeout: float) -> bool: ...
+
+
+class Jobs(Protocol):
+    """Where pages submit, find and follow runs: JobManager in this process, or a cluster's (ClusterJobs)."""
+
+    def submit(
+        self, cfg: TrainConfig, nickname: str = "", tag: str = "", student: str = "", estimate_s: float | None = None
+    ) -> Job: ...
+
+    def get(self, job_id: str | None) -> Job | None: ...
+
+    def by_owner_key(self, key: str | None) -> Job | None: ...
+
+    def jobs(self) -> list[Job]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def hold(self, job: Job, holder: str = "") -> None: ...
+
+    def release(self, job: Job, holder: str = "") -> None: ...
+
+    def where(self) -> str: ...
+
+    def error(self) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+class JobsUnavailable(RuntimeError):
+    """The jobs' backend cannot be reached (a cluster that went away); the message says so to a student."""
+
+
 EXPRESS_S = 30.0  # a run estimated to take at most this long may start while the slots are full (one at a time)
 
 
@@ -332,10 +405,13 @@ class JobManager:
         reap_every_s: float = 5.0,
         listeners: tuple[Callable[[TrainingJob, Event], None], ...] = (),
         per_student: int | None = None,
+        runner: Runner = local_runner,
     ):
         self.cap = max(1, cap if cap is not None else CORES)
+        self.runner = runner
         self.per_student = per_student  # runs one student (a session, or a nickname) may have running or queued
         self.cores = CORES  # the CPU threads jobs may use at once
+        self.node_cores = CORES  # the most one job may use: the cores of the largest machine (node) it may run on
         self.max_runtime_s = max_runtime_s
         self.grace_s = grace_s
         self.keep_finished = keep_finished
@@ -358,7 +434,7 @@ class JobManager:
         `student` names who submits it (a browser session); with `nickname`, it counts against per_student.
         `estimate_s` (the Train page's estimate) lets a short run take the express slot. Raises LimitReached.
         """
-        job = TrainingJob(cfg, nickname, tag, self.max_runtime_s, self._finished, self.listeners)
+        job = TrainingJob(cfg, nickname, tag, self.max_runtime_s, self._finished, self.listeners, self.runner)
         job.student, job.estimate_s = student, estimate_s
         job.queue_position = lambda: self._position(job)
         with self._lock:
@@ -410,6 +486,21 @@ class JobManager:
         """The session came back before the grace period ran out."""
         self.hold(job, holder)
 
+    def resize(self, cores: int, node_cores: int, cap: int | None = None) -> None:
+        """The cores to schedule on changed (a cluster's machines joined or left); waiting runs may start now."""
+        with self._lock:
+            self.cores, self.node_cores = max(1, cores), max(1, node_cores)
+            self.cap = max(1, cap if cap is not None else self.cores)
+        self._dispatch()
+
+    def where(self) -> str:
+        """Where runs train, for a sentence like 'about 20 s on ...'."""
+        return f"this server's {self.cores} CPU cores"
+
+    def error(self) -> str | None:
+        """Why runs cannot be started or followed now: never, in this process."""
+        return None
+
     def stop_all(self) -> None:
         for job in self.jobs():
             job.stop("Stopped: the server is shutting down.")
@@ -440,7 +531,7 @@ class JobManager:
             self._queue = [j for j in self._queue if j.state == QUEUED]
             blocked = False  # a job waits for its slot or cores: later ones may not pass it, but for a short one
             for job in self._fair_order():
-                need = threads_for(job.config, self.cores)
+                need = threads_for(job.config, self.node_cores)
                 fits = len(self._running) < self.cap and need <= self.cores - sum(j.threads for j in self._running)
                 express = (
                     job.estimate_s is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import sqlite3
 import sys
 import threading
@@ -30,7 +31,9 @@ from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, Epoch
 from core.metrics import confusion
 from core.train import evaluate, restore
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+HOST = socket.gethostname()
+RECONNECT_S = 30.0  # how long a write waits for a PostgreSQL server that went away (a restart) before failing
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
 MAX_ARCHIVE_ENTRIES = 64  # torch.save writes a few per tensor: these models have at most 10 tensors
@@ -53,7 +56,8 @@ CREATE TABLE IF NOT EXISTS runs (
     checkpoint TEXT,                  -- path of the saved weights
     threads INTEGER,                  -- torch's intra-op threads it trained with (schema 2)
     tag TEXT NOT NULL DEFAULT '',     -- what it is for: '' a Train page run, 'race' half a race (schema 3)
-    owner TEXT NOT NULL DEFAULT ''    -- a hash of its owner key (core.jobs.owner_tag): who may delete it (schema 4)
+    owner TEXT NOT NULL DEFAULT '',   -- a hash of its owner key (core.jobs.owner_tag): who may delete it (schema 4)
+    owner_host TEXT                   -- the machine of owner_pid: a pid means nothing on another one (schema 5)
 );
 CREATE TABLE IF NOT EXISTS epochs (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -71,6 +75,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (1, "ALTER TABLE runs ADD COLUMN threads INTEGER"),
     (2, "ALTER TABLE runs ADD COLUMN tag TEXT NOT NULL DEFAULT ''"),
     (3, "ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''"),
+    (4, "ALTER TABLE runs ADD COLUMN owner_host TEXT"),
 ]
 
 
@@ -223,16 +228,20 @@ class RunStore:
             raise
 
     def _write(self, sql: str, args=()) -> None:
-        """One statement in its own transaction; on PostgreSQL, retried once on a fresh connection."""
-        try:
-            with self._transaction() as cur:
-                cur.execute(sql, args)
-        except db_errors():
-            if self.url is None:
-                raise
-            self._reconnect()
-            with self._transaction() as cur:
-                cur.execute(sql, args)
+        """One statement in its own transaction; on PostgreSQL, retried on a fresh connection until the server
+        is back (a restart takes seconds) or RECONNECT_S has passed: a running run's epochs are not dropped."""
+        deadline, wait = time.monotonic() + RECONNECT_S, 0.25
+        while True:
+            try:
+                with self._transaction() as cur:
+                    cur.execute(sql, args)
+                return
+            except db_errors():
+                if self.url is None or time.monotonic() > deadline:
+                    raise  # a SQLite file that fails is damaged, not disconnected
+                self._reconnect()
+                time.sleep(wait)
+                wait = min(2 * wait, 4.0)
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -268,11 +277,22 @@ class RunStore:
         tag: str = "",
         owner: str = "",
     ) -> None:
-        columns = ("id", "nickname", "config", "state", "started_at", "owner_pid", "threads", "tag", "owner")
+        columns = (
+            "id",
+            "nickname",
+            "config",
+            "state",
+            "started_at",
+            "owner_pid",
+            "owner_host",
+            "threads",
+            "tag",
+            "owner",
+        )
         self._write(
             f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns[1:])}",
-            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), threads, tag, owner),
+            (run_id, nickname, json.dumps(cfg.to_dict()), RUNNING, time.time(), os.getpid(), HOST, threads, tag, owner),
         )
 
     def add_epoch(self, run_id: str, e: EpochEnd) -> None:
@@ -339,9 +359,11 @@ class RunStore:
             self.finish(job.id, STOPPED, event.reason)
 
     def mark_interrupted(self) -> int:
-        """Runs left 'running' by a process that no longer exists (killed server): mark them interrupted."""
-        rows = self._query("SELECT id, owner_pid FROM runs WHERE state=?", (RUNNING,)).fetchall()
-        dead = [r["id"] for r in rows if r["owner_pid"] != os.getpid() and not _pid_alive(r["owner_pid"])]
+        """Runs left 'running' by a process of this machine that no longer exists (killed server): mark them
+        interrupted. Another machine's runs (a cluster's coordinator, another server) are that machine's to judge."""
+        rows = self._query("SELECT id, owner_pid, owner_host FROM runs WHERE state=?", (RUNNING,)).fetchall()
+        mine = [r for r in rows if r["owner_host"] in (None, HOST)]
+        dead = [r["id"] for r in mine if r["owner_pid"] != os.getpid() and not _pid_alive(r["owner_pid"])]
         for run_id in dead:
             self._write(
                 "UPDATE runs SET state=?, message=? WHERE id=? AND state=?",
@@ -364,6 +386,11 @@ class RunStore:
     def get(self, run_id: str) -> dict | None:
         r = self._query("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         return self._row(r) if r else None
+
+    def owned_by(self, owner: str) -> str | None:
+        """The newest run whose owner tag this is (core.jobs.owner_tag of an owner link), or None."""
+        r = self._query("SELECT id FROM runs WHERE owner=? ORDER BY started_at DESC", (owner,)).fetchone()
+        return r["id"] if r and owner else None
 
     def list(self, dataset: str | None = None, model: str | None = None) -> list[dict]:
         """All runs, newest first, optionally filtered by dataset and model."""

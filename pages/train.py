@@ -8,7 +8,6 @@ from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
 from core.jobs import EXPRESS_S, threads_for
 from core.metrics import diagnose
-from core.process import CORES
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
@@ -98,7 +97,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
         problems.append("No training images left: lower the validation fraction.")
     seconds = estimate(cfg) if not problems else 0
     device = pick_device(cfg.device)
-    where = f"{CORES} CPU cores" if device.type == "cpu" else f"the {device.type.upper()} device"
+    where = manager().where() if device.type == "cpu" else f"the {device.type.upper()} device"
     if seconds > SLOW_S:
         st.warning(
             f"This run will take about {seconds / 60:.0f} min on this machine ({where}). "
@@ -210,6 +209,8 @@ def job_ui(job, cfg: TrainConfig) -> None:
 def run_area(cfg: TrainConfig) -> None:
     """Start/Stop and the live view, as a fragment: a click on Start redraws only this part, not the sidebar."""
     job = current_job()
+    if manager().error():  # a cluster that went away: nothing can start, say why (finished runs stay browsable)
+        st.error(manager().error(), icon="🛰️")
     start_ui(cfg, job)
     job_ui(job, cfg)
 

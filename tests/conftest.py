@@ -111,3 +111,29 @@ def store_where(request, tmp_path, monkeypatch):
     """Where a run store lives, once per backend: a SQLite file, then a PostgreSQL database (tables fresh)."""
     monkeypatch.setenv("RUNS_CHECKPOINTS", str(tmp_path))
     return str(tmp_path / "runs.db") if request.param == "sqlite" else require_postgres()
+
+
+def require_ray():
+    """The ray module; skip without it (fail under CI, which installs requirements-cluster.txt)."""
+    try:
+        import ray
+    except ImportError as e:
+        why = f"Ray is not installed ({e}): pip install -r requirements-cluster.txt"
+        if os.environ.get("CI"):
+            pytest.fail(why + " (CI must run the cluster tests)")
+        pytest.skip(why)
+    return ray
+
+
+def ray_env() -> dict[str, str]:
+    """The environment of a test's Ray processes: token authentication on, with a throwaway token, as a class's
+    cluster should run (README, "A class bigger than one server")."""
+    import secrets
+
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    return {k: os.environ[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")}
+
+
+ray_env()  # before anything imports ray, which reads the mode once

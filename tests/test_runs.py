@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from core import data as D
+from core import runs as R
 from core.config import TrainConfig
 from core.jobs import JobManager
 from core.runs import CheckpointError, RunStore, checkpoint_bytes, evaluate_checkpoint, load_checkpoint
@@ -38,7 +39,7 @@ def test_round_trip_through_a_job(store_where):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == 4
+    assert store.schema_version() == R.SCHEMA_VERSION == 5
     assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []
@@ -125,6 +126,17 @@ def test_kill_9_mid_run_then_reopen_marks_it_interrupted(store_where):
     assert load_checkpoint(open(intact["checkpoint"], "rb").read()).config == CFG
 
 
+def test_a_run_recorded_on_another_machine_is_not_judged_by_a_pid_here(store_where):
+    """Replicas and a cluster's coordinator share one PostgreSQL store: a pid from another host means nothing here."""
+    store = RunStore(store_where)
+    store.start("far-away", CFG, "ada")
+    store._write("UPDATE runs SET owner_pid=?, owner_host=? WHERE id=?", (2**22 + 12345, "lab-head-node", "far-away"))
+    store.start("here", CFG, "bo")
+    store._write("UPDATE runs SET owner_pid=? WHERE id=?", (2**22 + 12345, "here"))  # this host, a dead pid
+    assert store.mark_interrupted() == 1
+    assert store.get("far-away")["state"] == "running" and store.get("here")["state"] == "interrupted"
+
+
 @pytest.mark.parametrize("model,opt,lr", [("softmax", "sgd", 0.5), ("cnn", "adam", 0.01), ("mlp", "sgd", 0.5)])
 def test_checkpoint_round_trip_gives_identical_accuracy(model, opt, lr):
     cfg = CFG.with_(model=model, optimizer=opt, lr=lr, epochs=2)
@@ -205,7 +217,7 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.schema_version() == 4
+    assert store.schema_version() == R.SCHEMA_VERSION
     run = store.get("old-run")
     assert run["test_acc"] == 0.9 and run["threads"] is None and run["tag"] == "" and run["owner"] == ""
     store.start("new-run", CFG, "ada", threads=2, tag="race")

@@ -12,6 +12,7 @@ import json
 
 import numpy as np
 import plotly.graph_objects as go
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from core import plots
@@ -84,11 +85,18 @@ def view_data(s, smooth: bool = True) -> dict:
     return {"state": s.state, **payload(figures(s, smooth), labels.heading(s), labels.live_progress(s))}
 
 
+def _view(key: str, smooth: bool) -> dict | None:
+    job = manager().by_owner_key(key)
+    return view_data(job.snapshot(), smooth) if job is not None else None
+
+
 async def live_feed(request):
     """GET /api/live/<owner key>?smooth=0|1: the job's live view as JSON; 404 for a key the server does not
     know (a job it forgot, a guess, or a job's public id)."""
-    job = manager().by_owner_key(request.path_params["key"])
-    if job is None:
+    smooth = request.query_params.get("smooth", "1") != "0"
+    # off the event loop: building figures (and, on a cluster, asking the coordinator) must not hold up every
+    # other tab's websocket
+    body = await run_in_threadpool(_view, request.path_params["key"], smooth)
+    if body is None:
         return Response(json.dumps({"state": "gone"}), status_code=404, media_type="application/json")
-    body = view_data(job.snapshot(), smooth=request.query_params.get("smooth", "1") != "0")
     return Response(json.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})

@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 from core.events import BatchEnd, Peek
-from core.jobs import JobManager
+from core.jobs import JobManager, Jobs
 from core.process import settle_heap
 from core.runs import RunStore, db_errors, default_path, default_store, is_url
 
 _lock = threading.Lock()
-_manager: JobManager | None = None
+_manager: Jobs | None = None
 
 
 _store_error: str | None = None  # why runs are not being saved, while they are not
@@ -87,28 +88,40 @@ def _record(job, event) -> None:
         )
 
 
-def manager() -> JobManager:
-    """The process-wide job manager, persisting every run to the store.
+def manager() -> Jobs:
+    """Where this server's runs train and are followed: threads of this process, persisting every run to the
+    store (the default), or, with $RAY_ADDRESS set, the class's Ray cluster (core.backends.ray_cluster).
 
-    JOB_CAP, JOB_MAX_RUNTIME_S, JOB_GRACE_S and JOB_PER_STUDENT override its defaults.
+    JOB_CAP, JOB_MAX_RUNTIME_S, JOB_GRACE_S and JOB_PER_STUDENT override the scheduler's defaults.
     """
     global _manager
     with _lock:
         if _manager is None:
             env = os.environ
-            settle_heap()  # the server's warm heap exists now: tune the process once
-            _manager = JobManager(
-                cap=int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
-                max_runtime_s=float(env.get("JOB_MAX_RUNTIME_S", 3600)),
-                grace_s=float(env.get("JOB_GRACE_S", 120)),
-                listeners=(_record,),
-                per_student=int(env.get("JOB_PER_STUDENT", 3)),  # a Train run and a race at once
-            )
+            settings = {
+                "cap": int(env["JOB_CAP"]) if env.get("JOB_CAP") else None,
+                "max_runtime_s": float(env.get("JOB_MAX_RUNTIME_S", 3600)),
+                "grace_s": float(env.get("JOB_GRACE_S", 120)),
+                "per_student": int(env.get("JOB_PER_STUDENT", 3)),  # a Train run and a race at once
+            }
+            if env.get("RAY_ADDRESS"):  # the cluster's coordinator records the runs, where every replica reads them
+                from core.backends.ray_cluster import ClusterJobs
+
+                where = default_path()  # absolute: the coordinator's working folder is not this one
+                if is_url(where):
+                    folder = Path(env.get("RUNS_CHECKPOINTS") or "runs").resolve() / "checkpoints"
+                    store = {"store": where, "checkpoints": str(folder)}
+                else:
+                    store = {"store": str(Path(where).resolve()), "checkpoints": None}  # beside the file
+                _manager = ClusterJobs(env["RAY_ADDRESS"], {**settings, **store})
+            else:
+                settle_heap()  # the server's warm heap exists now: tune the process once
+                _manager = JobManager(**settings, listeners=(_record,))
         return _manager
 
 
 def shutdown() -> None:
-    """Stop every job (the server is going away); their runs are recorded as stopped."""
+    """The server is going away: in-process jobs stop (and are recorded as stopped); a cluster's go on."""
     with _lock:
         mgr = _manager
     if mgr is not None:

@@ -12,9 +12,9 @@ import secrets
 import streamlit as st
 
 from core.events import RUNNING
-from core.jobs import LimitReached, TrainingJob, owner_tag
+from core.jobs import Job, JobsUnavailable, LimitReached, owner_tag
 from ui.loading import stored_snapshot
-from ui.services import manager
+from ui.services import manager, read, store
 
 
 class SessionJobs:
@@ -29,7 +29,7 @@ class SessionJobs:
     def ids(self) -> list[str]:
         return list(self.keys)
 
-    def add(self, job: TrainingJob) -> None:
+    def add(self, job: Job) -> None:
         self.keys[job.id] = job.owner_key
 
 
@@ -46,7 +46,7 @@ def session_jobs() -> SessionJobs:
     return SessionJobs()
 
 
-def own(job: TrainingJob) -> TrainingJob:
+def own(job: Job) -> Job:
     """This session owns the job: it may stop it, and the reaper stops it once every owning tab is gone."""
     jobs = session_jobs()
     jobs.add(job)
@@ -54,12 +54,12 @@ def own(job: TrainingJob) -> TrainingJob:
     return job
 
 
-def submit(cfg, nickname: str = "", tag: str = "", estimate_s: float | None = None) -> TrainingJob | None:
+def submit(cfg, nickname: str = "", tag: str = "", estimate_s: float | None = None) -> Job | None:
     """Start a job for this session (owned by it); None, with the reason kept for the page to show, when the
-    server's per-student limit refuses it."""
+    server's per-student limit refuses it or the cluster cannot be reached."""
     try:
         job = manager().submit(cfg, nickname, tag, student=session_jobs().token, estimate_s=estimate_s)
-    except LimitReached as e:
+    except (LimitReached, JobsUnavailable) as e:
         st.session_state["refused"] = str(e)
         return None
     st.session_state.pop("refused", None)
@@ -83,7 +83,7 @@ def owner_tags() -> set[str]:
     return {owner_tag(key) for key in session_jobs().keys.values()}
 
 
-def remember(job: TrainingJob) -> None:
+def remember(job: Job) -> None:
     """The Train page's new job: owned, current, and its owner link in the URL so a reload finds it again."""
     own(job)
     st.session_state["job_id"] = job.id
@@ -91,17 +91,27 @@ def remember(job: TrainingJob) -> None:
     st.query_params.pop("run", None)  # Results and Inside now show this run, not a linked one
 
 
-def current_job() -> TrainingJob | None:
+def current_job() -> Job | None:
     """This session's latest job; after a reload, the one whose owner link the URL holds (reclaimed)."""
     mgr = manager()
     job = mgr.get(st.session_state.get("job_id"))
     if job is not None and owns(job):
         return job
-    job = mgr.by_owner_key(st.query_params.get("owner"))
+    key = st.query_params.get("owner")
+    job = mgr.by_owner_key(key)
     if job is not None:
         own(job)
         st.session_state["job_id"] = job.id
+    elif key and st.session_state.get("job_id") is None:  # forgotten, or its cluster unreachable: the store's
+        opened = store()
+        st.session_state["job_id"] = read(opened.owned_by, owner_tag(key)) if opened is not None else None
     return job
+
+
+def _owned_run():
+    """This session's run as the store keeps it (current_job found its id from the owner link), or None."""
+    run_id = st.session_state.get("job_id")
+    return stored_snapshot(run_id) if run_id else None
 
 
 def current_view():
@@ -116,7 +126,11 @@ def current_view():
         if stored is not None and stored.state != RUNNING:
             return stored, None
     job = current_job()
+    snap = job.snapshot() if job else None
+    if job is None:  # the jobs' backend forgot the run, or cannot be reached (a cluster gone): the store has it
+        stored = _owned_run()
+        snap = stored if stored is not None and stored.state != RUNNING else None
     loaded = st.session_state.get("loaded_snapshot")
-    if loaded is not None and (job is None or loaded.submitted_at > job.submitted_at):
+    if loaded is not None and (snap is None or loaded.submitted_at > snap.submitted_at):
         return loaded, None
-    return (job.snapshot() if job else None), job
+    return snap, job
