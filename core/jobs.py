@@ -104,6 +104,13 @@ class Snapshot:
     def latest_epoch(self) -> EpochEnd | None:
         return self.epochs[-1] if self.epochs else None
 
+    def light(self) -> Snapshot:
+        """The same without weights and test predictions: all the live charts need, a small part of the bytes
+        (a cluster sends a snapshot to every tab following a run, every second)."""
+        epochs = tuple(replace(e, weights=None, test_probs=None) for e in self.epochs)
+        done = self.done and replace(self.done, labels=torch.empty(0), probs=torch.empty(0, 0), weights={})
+        return replace(self, epochs=epochs, peek=None, done=done)
+
 
 Runner = Callable[[TrainConfig, threading.Event, int, str], Iterator[Event]]  # (cfg, stop, threads, job id)
 
@@ -284,9 +291,10 @@ class TrainingJob:
             self._on_finish(self)
 
     # ------------------------------------------------------------------ reading
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, light: bool = False) -> Snapshot:
+        """A consistent copy of the job's state; `light` leaves out weights and predictions (Snapshot.light)."""
         with self._lock:
-            return Snapshot(
+            snap = Snapshot(
                 id=self.id,
                 config=self.config,
                 state=self._state,
@@ -306,6 +314,7 @@ class TrainingJob:
                 finished_at=self.finished_at,
                 threads=self._threads,
             )
+        return snap.light() if light else snap
 
 
 class Job(Protocol):
@@ -321,7 +330,7 @@ class Job(Protocol):
     @property
     def state(self) -> str: ...
 
-    def snapshot(self) -> Snapshot: ...
+    def snapshot(self, light: bool = False) -> Snapshot: ...
 
     def stop(self, reason: str = "Stopped by request.") -> None: ...
 

@@ -174,7 +174,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 ),
             )
             return
-        s = job.snapshot()
+        s = job.snapshot(light=True)  # the charts and figures, without the weights Results and Inside read
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right controls
         smooth = st.session_state.get("w_smooth", True)

@@ -60,13 +60,18 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     cfg = CFG.with_(epochs=4, pace="slow")
     job = jobs.submit(cfg, "ada", student="s1")
     assert job.wait_first_batch(60)
-    seen = set()
+    seen, mid = set(), None
     while job.state in ACTIVE:
-        seen.add(len(job.snapshot().steps))
+        snap = job.snapshot()
+        seen.add(len(snap.steps))
+        mid = snap if snap.state == RUNNING and snap.epochs else mid
         time.sleep(0.25)
     s = job.snapshot()
     assert s.state == DONE, s.message
     assert len(seen) >= 4, "the curve should grow while it trains, as the live chart shows it"
+    # Results and Inside read a running run's newest weights and test predictions, and a finished run's model
+    assert mid is not None and mid.epochs[-1].weights and mid.epochs[-1].test_probs.shape[1] == 10
+    assert s.done.weights and s.done.probs.shape == (len(s.done.labels), 10)
     assert re.search(r"pid \d+", s.started.where) and s.started.threads == 1  # one node's one CPU
     here = JobManager().submit(cfg)  # threads_for gives the digits one thread here too: the same arithmetic
     assert here.wait(60)
@@ -241,3 +246,15 @@ def test_a_cluster_that_does_not_answer_is_said_so_at_once_and_nothing_hangs():
     assert jobs.get("job1-x") is None and jobs.jobs() == [] and jobs.counts()["running"] == 0
     assert "ray status" in jobs.error()
     jobs.close()
+
+
+def test_the_cluster_refuses_a_client_without_its_token(cluster):
+    """A student who reaches the cluster's port still cannot use it: token authentication is on."""
+    script = f"import ray; ray.init(address={cluster.address!r}, logging_level='ERROR'); print('connected')"
+    env = {**os.environ, "RAY_AUTH_TOKEN": "a-guess"}
+    try:
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=45)
+    except subprocess.TimeoutExpired as e:  # it keeps retrying, refused each time: never connected
+        out = e
+    text = "".join(t.decode() if isinstance(t, bytes) else (t or "") for t in (out.stdout, out.stderr))
+    assert "connected" not in text.splitlines() and ("InvalidAuthToken" in text or "Authentication" in text)

@@ -237,3 +237,16 @@ def test_a_run_stopped_by_the_server_is_stored_with_that_reason(tmp_path):
         abandoned.close()
     finally:
         mgr.close()
+
+
+def test_a_light_snapshot_keeps_what_the_live_charts_draw_and_leaves_the_weights():
+    import pickle
+
+    job = J.JobManager().submit(CFG.with_(model="mlp", lr=0.1))
+    assert job.wait(60)
+    full, light = job.snapshot(), job.snapshot(light=True)
+    assert (light.steps, light.losses, light.state) == (full.steps, full.losses, full.state)
+    assert [e.test_acc for e in light.epochs] == [e.test_acc for e in full.epochs]
+    assert light.done.test_acc == full.done.test_acc and not light.done.weights
+    assert all(e.weights is None and e.test_probs is None for e in light.epochs) and light.peek is None
+    assert len(pickle.dumps(light)) * 4 < len(pickle.dumps(full))  # what a cluster sends each tab each second

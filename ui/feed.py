@@ -87,7 +87,7 @@ def view_data(s, smooth: bool = True) -> dict:
 
 def _view(key: str, smooth: bool) -> dict | None:
     job = manager().by_owner_key(key)
-    return view_data(job.snapshot(), smooth) if job is not None else None
+    return view_data(job.snapshot(light=True), smooth) if job is not None else None
 
 
 async def live_feed(request):

@@ -143,9 +143,9 @@ class Coordinator:
     def counts(self) -> dict[str, int]:
         return self.mgr.counts()
 
-    def snapshot(self, job_id: str) -> Snapshot | None:
+    def snapshot(self, job_id: str, light: bool = False) -> Snapshot | None:
         job = self.mgr.get(job_id)
-        return job.snapshot() if job else None
+        return job.snapshot(light) if job else None
 
     def state(self, job_id: str) -> str | None:
         job = self.mgr.get(job_id)
@@ -214,6 +214,7 @@ class Coordinator:
         try:
             if self._store is None:
                 self._store = RunStore(self.store_where, self.checkpoints)
+                self._store.mark_interrupted()  # a coordinator before this one, on this machine, died mid-run
             self._store.record(job, event)
             self.store_error = None
         except (*db_errors(), OSError) as e:
@@ -238,9 +239,9 @@ class RemoteJob:
             state = None
         return state or (self._last.state if self._last else "gone")
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, light: bool = False) -> Snapshot:
         try:
-            snap = self._jobs.call("snapshot", self.id)
+            snap = self._jobs.call("snapshot", self.id, light)
         except JobsUnavailable:
             if self._last is None:
                 raise
