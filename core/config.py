@@ -13,6 +13,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # How fast a run goes: "slow" spaces its batches so each epoch lasts about SLOW_EPOCH_S, for a class to follow.
 PACES = {"full": "Full speed", "slow": "Slow motion"}
 SLOW_EPOCH_S = 1.0
+# The learning rate over a run (core.train.lr_at): steady, cut tenfold at 50 % and 75 % of the steps, or a cosine
+# from lr down to 0.
+SCHEDULES = {"constant": "Constant", "step": "Step (÷10 at 50 % and 75 %)", "cosine": "Cosine to zero"}
+WEIGHT_DECAY_CHOICES = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)  # the weight-decay slider's stops
 # The learning-rate slider's stops (log scale); a preset's or a URL's value between them snaps to the nearest.
 LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -25,6 +29,8 @@ LIMITS = {
     "train_subset": (0, 60_000),  # 0 = use every training image
     "seed": (0, 2**31 - 1),
     "hidden": (8, 1024),
+    "weight_decay": (0.0, 0.1),
+    "dropout": (0.0, 0.9),
 }
 
 
@@ -42,6 +48,9 @@ class TrainConfig:
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     hidden: int = 256  # MLP hidden units (ignored by the other models)
     pace: str = "full"  # "slow": about SLOW_EPOCH_S per epoch, so a class sees each one; the maths is the same
+    weight_decay: float = 0.0  # L2 penalty λ on the weights (not the biases): each step also shrinks W by lr·λ·W
+    dropout: float = 0.0  # MLP and CNN: share of hidden units zeroed at random in each training step (0 = none)
+    schedule: str = "constant"  # the learning rate over the run: see SCHEDULES
 
     def errors(self) -> list[str]:
         """Every reason this config cannot run, as sentences a student can act on."""
@@ -52,6 +61,7 @@ class TrainConfig:
             ("optimizer", OPTIMIZERS),
             ("device", DEVICES),
             ("pace", PACES),
+            ("schedule", SCHEDULES),
         ):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 out.append(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
@@ -64,6 +74,11 @@ class TrainConfig:
         for name in ("batch_size", "epochs", "train_subset", "seed", "hidden"):
             if isinstance(getattr(self, name), float):
                 out.append(f"{name} must be a whole number (got {getattr(self, name)!r}).")
+        if not out and self.dropout > 0 and self.model in MODELS and not MODELS[self.model].hidden_layers:
+            out.append(
+                f"dropout needs hidden units to drop: use the MLP or the CNN, or set dropout to 0 "
+                f"({MODELS[self.model].short} has none)."
+            )
         return out
 
     def validate(self) -> TrainConfig:
@@ -91,6 +106,8 @@ PRESET_TITLES = {
     "d2l-softmax": "d2l: softmax regression from scratch (Fashion-MNIST)",
     "seed-cnn": "The seed CNN with Adam (Fashion-MNIST)",
     "mnist-logreg": "Logistic regression on MNIST, 20 % held out",
+    "overfit": "Overfit on purpose: an MLP on 500 MNIST images, 40 epochs",
+    "overfit-wd": "The same, regularized: weight decay and dropout",
 }
 
 # The seed tutorials' recipes. Their published figures are asserted in tests/test_presets_real.py.
@@ -104,5 +121,21 @@ PRESETS: dict[str, TrainConfig] = {
     # logistic regression on MNIST with a 20 % validation split: validation acc > 0.80
     "mnist-logreg": TrainConfig(
         dataset="mnist", model="softmax", optimizer="sgd", lr=0.001, batch_size=100, epochs=5, val_fraction=0.2
+    ),
+    # too little data for the model: it learns its 500 images by heart while validation accuracy stalls
+    "overfit": TrainConfig(
+        dataset="mnist", model="mlp", lr=0.1, batch_size=32, epochs=40, train_subset=500, val_fraction=0.2
+    ),
+    # the same run regularized: the gap between training and validation accuracy halves
+    "overfit-wd": TrainConfig(
+        dataset="mnist",
+        model="mlp",
+        lr=0.1,
+        batch_size=32,
+        epochs=40,
+        train_subset=500,
+        val_fraction=0.2,
+        weight_decay=0.003,
+        dropout=0.8,
     ),
 }

@@ -83,31 +83,38 @@ def cnn_padding(size: int) -> int:
 # fmt: off
 # (the Inside page shows these classes' source: one layer a line, as the seed tutorials write them)
 class CNN(nn.Sequential):
-    """The seed LeNet-like CNN: conv 6@5x5, pool, conv 12@5x5, pool, fc 120, fc 60, fc 10."""
+    """The seed LeNet-like CNN: conv 6@5x5, pool, conv 12@5x5, pool, fc 120, fc 60, fc 10 (dropout after fc1
+    and fc2 when asked for)."""
 
-    def __init__(self, size: int = 28, num_classes: int = 10):
+    def __init__(self, size: int = 28, num_classes: int = 10, dropout: float = 0.0):
         p = cnn_padding(size)
         side = ((size + 2 * p - 4) // 2 + 2 * p - 4) // 2  # after conv5, pool2, conv5, pool2
         super().__init__(OrderedDict([
             ("conv1", nn.Conv2d(1, 6, 5, padding=p)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
             ("conv2", nn.Conv2d(6, 12, 5, padding=p)), ("relu2", nn.ReLU()), ("pool2", nn.MaxPool2d(2)),
             ("flatten", nn.Flatten()),                   # (B, 12, side, side) -> (B, 12 * side * side)
-            ("fc1", nn.Linear(12 * side * side, 120)), ("relu3", nn.ReLU()),
-            ("fc2", nn.Linear(120, 60)), ("relu4", nn.ReLU()),
+            ("fc1", nn.Linear(12 * side * side, 120)), ("relu3", nn.ReLU()), *_dropout("drop3", dropout),
+            ("fc2", nn.Linear(120, 60)), ("relu4", nn.ReLU()), *_dropout("drop4", dropout),
             ("out", nn.Linear(60, num_classes)),         # (B, 10) logits
         ]))
 
 
 class MLP(nn.Sequential):
-    """One hidden layer: flatten, linear, ReLU, linear."""
+    """One hidden layer: flatten, linear, ReLU, (dropout,) linear."""
 
-    def __init__(self, num_inputs: int, hidden: int = 256, num_classes: int = 10):
+    def __init__(self, num_inputs: int, hidden: int = 256, num_classes: int = 10, dropout: float = 0.0):
         super().__init__(OrderedDict([
             ("flatten", nn.Flatten()),                   # (B, 1, 28, 28) -> (B, 784)
-            ("fc1", nn.Linear(num_inputs, hidden)), ("relu1", nn.ReLU()),
+            ("fc1", nn.Linear(num_inputs, hidden)), ("relu1", nn.ReLU()), *_dropout("drop1", dropout),
             ("out", nn.Linear(hidden, num_classes)),     # (B, 10) logits
         ]))
 # fmt: on
+
+
+def _dropout(name: str, p: float) -> list[tuple[str, nn.Module]]:
+    """A dropout layer when p > 0 (it zeroes a share p of its inputs while training, none in eval()); none at 0,
+    so the Inside page's layers stay the seed's. No parameters: checkpoints load either way."""
+    return [(name, nn.Dropout(p))] if p > 0 else []
 
 
 # ------------------------------------------------------------------------------------ registry
@@ -120,11 +127,12 @@ INSIDE_VIEWS = ("templates", "hidden_units", "filters", "feature_maps")
 class ModelSpec:
     name: str  # the id in configs, the CLI, URLs and the run store
     label: str  # what a student reads
-    build: Callable[[int, int, int], nn.Module]  # (image side, classes, hidden units) -> a fresh model
+    build: Callable[[int, int, int, float], nn.Module]  # (image side, classes, hidden units, dropout) -> a model
     inside: tuple[str, ...] = ()  # which INSIDE_VIEWS apply
     scratch: bool = False  # has the hand-written gradient and SGD step (no autograd) for optimizer "sgd"
     channels_last: bool = False  # conv nets: oneDNN's convolutions are faster on NHWC (bench/RESULTS.md)
     threads: int = 1  # the most CPU threads worth giving it on 28x28 images (small matrices gain nothing)
+    hidden_layers: bool = True  # has hidden units, so dropout applies
 
     @property
     def short(self) -> str:
@@ -136,21 +144,22 @@ REGISTRY: dict[str, ModelSpec] = {
     "softmax": ModelSpec(
         name="softmax",
         label="Softmax regression (from scratch)",
-        build=lambda size, classes, hidden: SoftmaxRegression(size * size, classes),
+        build=lambda size, classes, hidden, dropout: SoftmaxRegression(size * size, classes),
         inside=("templates",),
         scratch=True,
+        hidden_layers=False,
     ),
     "mlp": ModelSpec(
         name="mlp",
         label="MLP (one hidden layer)",
-        build=lambda size, classes, hidden: MLP(size * size, hidden, classes),
+        build=lambda size, classes, hidden, dropout: MLP(size * size, hidden, classes, dropout),
         inside=("hidden_units",),
         threads=2,
     ),
     "cnn": ModelSpec(
         name="cnn",
         label="CNN (the seed LeNet)",
-        build=lambda size, classes, hidden: CNN(size, classes),
+        build=lambda size, classes, hidden, dropout: CNN(size, classes, dropout),
         inside=("filters", "feature_maps"),
         channels_last=True,
         threads=2,
@@ -166,9 +175,9 @@ def spec(name: str) -> ModelSpec:
         raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(REGISTRY)}.") from None
 
 
-def build(model: str, size: int, num_classes: int = 10, hidden: int = 256) -> nn.Module:
+def build(model: str, size: int, num_classes: int = 10, hidden: int = 256, dropout: float = 0.0) -> nn.Module:
     """A fresh model for images of size x size (initialised from torch's global RNG)."""
-    return spec(model).build(size, num_classes, hidden)
+    return spec(model).build(size, num_classes, hidden, dropout)
 
 
 # ------------------------------------------------------------------------------ looking inside

@@ -20,7 +20,17 @@ from torch import nn
 
 from core import data as D
 from core import models as M
-from core.config import DATASETS, DEVICES, MODELS, OPTIMIZERS, PACES, PRESETS, SLOW_EPOCH_S, TrainConfig
+from core.config import (
+    DATASETS,
+    DEVICES,
+    MODELS,
+    OPTIMIZERS,
+    PACES,
+    PRESETS,
+    SCHEDULES,
+    SLOW_EPOCH_S,
+    TrainConfig,
+)
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Peek, Started, Stopped
 
 __all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Peek", "Started", "Stopped", "evaluate", "train"]
@@ -44,7 +54,7 @@ def init_model(cfg: TrainConfig, size: int, num_classes: int) -> nn.Module:
     """Build the model with weights drawn from cfg.seed, without disturbing other threads' RNG use."""
     with _init_lock, torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = M.build(cfg.model, size, num_classes, cfg.hidden)
+        model = M.build(cfg.model, size, num_classes, cfg.hidden, cfg.dropout)
     return model.to(memory_format=torch.channels_last) if M.spec(cfg.model).channels_last else model
 
 
@@ -52,7 +62,7 @@ def restore(config: dict, weights: dict) -> nn.Module:
     """A model rebuilt from a config dict and a state_dict (e.g. from a Done event or a checkpoint)."""
     cfg = TrainConfig.from_dict(config)
     info = D.info(cfg.dataset)
-    model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden)
+    model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden, cfg.dropout)
     model.load_state_dict(weights)
     return model.eval()
 
@@ -80,40 +90,63 @@ def evaluate(
 
 
 @torch.no_grad()
-def scratch_step(model: M.SoftmaxRegression, X: torch.Tensor, y: torch.Tensor, lr: float):
+def scratch_step(model: M.SoftmaxRegression, X: torch.Tensor, y: torch.Tensor, lr: float, weight_decay: float = 0.0):
     """One minibatch of softmax regression as the seeds teach it, the gradient written out (no autograd)."""
     X = X.reshape(len(X), -1)  # (B, 1, 28, 28) -> (B, 784)
     O = X @ model.W + model.b  # (B, 784) @ (784, 10) + (10,) -> (B, 10) logits
     dW, db = M.softmax_regression_grads(X, O, y)
+    if weight_decay:  # the loss gains (λ/2)·‖W‖², whose gradient is λ·W: every step also pulls W towards 0
+        dW = dW + weight_decay * model.W
     M.sgd([model.W, model.b], (dW, db), lr)
     return M.cross_entropy(O, y).mean(), O
 
 
-def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.Tensor):
+def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.Tensor, lr: float):
     """One minibatch with autograd: forward, mean loss, backward (fills each parameter's .grad), update."""
     O = model(X)  # (B, 10) logits
     loss = loss_fn(O, y).mean()
     for p in model.parameters():
         p.grad = None
     loss.backward()
-    update()  # Adam's step, or the hand-written SGD on every parameter's .grad
+    update(lr)  # Adam's step, or the hand-written SGD on every parameter's .grad
     return loss.detach(), O.detach()
 
 
+def decayed(params: list[torch.Tensor], weight_decay: float) -> list[torch.Tensor]:
+    """Each parameter's gradient plus weight decay λ·w on the weights (matrices and filters, not biases)."""
+    return [p.grad + weight_decay * p if weight_decay and p.dim() > 1 else p.grad for p in params]
+
+
+def lr_at(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate for a step (0-based) of a run: cfg.lr under cfg.schedule (core.config.SCHEDULES)."""
+    done = step / max(total_steps, 1)
+    if cfg.schedule == "step":
+        return cfg.lr * 0.1 ** ((done >= 0.5) + (done >= 0.75))
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * done))
+    return cfg.lr
+
+
 def make_step(model: nn.Module, cfg: TrainConfig):
-    """A function (X, y) -> (mean loss, logits) that updates the model by one minibatch."""
+    """A function (X, y, lr=cfg.lr) -> (mean loss, logits) that updates the model by one minibatch."""
     spec = M.spec(cfg.model)
     if spec.scratch and cfg.optimizer == "sgd":
-        return lambda X, y: scratch_step(model, X, y, cfg.lr)
+        return lambda X, y, lr=cfg.lr: scratch_step(model, X, y, lr, cfg.weight_decay)
     params = list(model.parameters())
     if cfg.optimizer == "adam":  # fused: one kernel per step instead of a dozen per parameter
-        update = torch.optim.Adam(params, lr=cfg.lr, fused=True).step
+        adam = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+
+        def update(lr: float) -> None:
+            adam.param_groups[0]["lr"] = lr
+            adam.step()
     else:
-        update = lambda: M.sgd(params, [p.grad for p in params], cfg.lr)
+        update = lambda lr: M.sgd(params, decayed(params, cfg.weight_decay), lr)
     loss_fn = M.cross_entropy if spec.scratch else F.cross_entropy
     if spec.channels_last:  # match the model's NHWC layout (see init_model)
-        return lambda X, y: autograd_step(model, loss_fn, update, X.contiguous(memory_format=torch.channels_last), y)
-    return lambda X, y: autograd_step(model, loss_fn, update, X, y)
+        return lambda X, y, lr=cfg.lr: autograd_step(
+            model, loss_fn, update, X.contiguous(memory_format=torch.channels_last), y, lr
+        )
+    return lambda X, y, lr=cfg.lr: autograd_step(model, loss_fn, update, X, y, lr)
 
 
 def training_code(cfg: TrainConfig) -> list:
@@ -122,10 +155,12 @@ def training_code(cfg: TrainConfig) -> list:
     spec = M.spec(cfg.model)
     model = [type(M.build(cfg.model, 28, 10, 16))]
     model = [c for c in model if c.__module__ == M.__name__]  # this project's classes, not torch's
+    schedule = [lr_at] if cfg.schedule != "constant" else []
     if spec.scratch and cfg.optimizer == "sgd":
-        return [*model, M.log_softmax, M.softmax, M.cross_entropy, M.softmax_regression_grads, scratch_step, M.sgd]
-    update = [M.sgd] if cfg.optimizer == "sgd" else []
-    return [*model, M.log_softmax, M.cross_entropy, autograd_step, make_step, *update]
+        scratch = [M.log_softmax, M.softmax, M.cross_entropy, M.softmax_regression_grads, scratch_step, M.sgd]
+        return [*model, *scratch, *schedule]
+    update = [decayed, M.sgd] if cfg.optimizer == "sgd" else []
+    return [*model, M.log_softmax, M.cross_entropy, autograd_step, make_step, *update, *schedule]
 
 
 # A mean cross-entropy above this gives the true class a probability below e^-1000: the weights have blown up.
@@ -204,7 +239,7 @@ def train(
                 return
             X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], but faster on a CPU
             y = ds.train_y.index_select(0, idx).to(device)
-            loss_t, O = step_fn(X, y)
+            loss_t, O = step_fn(X, y, lr_at(cfg, step, total_steps))
             loss = float(loss_t)
             step += 1
             if diverged(loss):
@@ -332,6 +367,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=DEVICES)
     p.add_argument("--hidden", type=int)
     p.add_argument("--pace", choices=list(PACES), help="slow: about a second per epoch (default: full)")
+    p.add_argument("--weight-decay", type=float, dest="weight_decay", help="L2 penalty on the weights (default 0)")
+    p.add_argument("--dropout", type=float, help="MLP and CNN: share of hidden units dropped (default 0)")
+    p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over the run (default: constant)")
     p.add_argument("--json", action="store_true", help="JSON lines only (default: JSON lines too)")
     p.add_argument("--threads", type=int, help="CPU threads for training (default: torch's, one per core)")
     return p

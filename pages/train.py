@@ -61,6 +61,9 @@ def controls_ui() -> TrainConfig:
         st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
         for field in ("val_fraction", "train_subset", "seed"):
             setting(field, FIELDS[field])
+        with st.expander("Regularize: weight decay, dropout, schedule"):
+            for field in ("weight_decay", "dropout", "schedule"):
+                setting(field, FIELDS[field])
     save_kept("w_nick", *FIELDS.values())
     settings_to_url()  # a reload, or a link to this page, brings these settings back
     return config_from_widgets()

@@ -72,6 +72,7 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     # Results and Inside read a running run's newest weights and test predictions, and a finished run's model
     assert mid is not None and mid.epochs[-1].weights and mid.epochs[-1].test_probs.shape[1] == 10
     assert s.done.weights and s.done.probs.shape == (len(s.done.labels), 10)
+    assert jobs.call("ping")["node"] == cluster.head_node.node_id  # the coordinator lives as long as the cluster
     assert re.search(r"pid \d+", s.started.where) and s.started.threads == 1  # one node's one CPU
     here = JobManager().submit(cfg)  # threads_for gives the digits one thread here too: the same arithmetic
     assert here.wait(60)

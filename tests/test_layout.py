@@ -70,7 +70,7 @@ def test_no_private_modules_are_imported_outside_the_adapter():
         assert private <= allowed, (path.name, private)
 
 
-def tiny(size: int, classes: int, hidden: int) -> nn.Module:
+def tiny(size: int, classes: int, hidden: int, dropout: float) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(size * size, classes))
 
 

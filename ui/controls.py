@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import data as D
 from core import models as M
-from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES
+from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES, SCHEDULES, WEIGHT_DECAY_CHOICES
 
 LABELS = {
     "dataset": "Dataset",
@@ -20,6 +20,9 @@ LABELS = {
     "train_subset": "Training subset (0 = all images)",
     "seed": "Seed",
     "pace": "Pace",
+    "weight_decay": "Weight decay λ",
+    "dropout": "Dropout (MLP and CNN)",
+    "schedule": "Learning-rate schedule",
 }
 HELP = {
     "val_fraction": "Share of the training images held out to check for overfitting.",
@@ -27,6 +30,11 @@ HELP = {
     "seed": "Same settings and seed give exactly the same curve.",
     "pace": "Slow motion spaces the batches so each epoch takes about a second: the class can follow it. "
     "The maths is the same.",
+    "weight_decay": "Adds λ·W to each weight gradient, so every step also pulls the weights towards zero: "
+    "a cure for overfitting (see the 'Overfit on purpose' recipes).",
+    "dropout": "While training, zero this share of the hidden units at random in each step, so no unit can "
+    "rely on another. Softmax regression has no hidden units.",
+    "schedule": "Step: the learning rate drops tenfold at 50 % and 75 % of the run. Cosine: it glides to zero.",
 }
 
 
@@ -36,12 +44,20 @@ CHOICES = {
     "model": lambda n: M.REGISTRY[n].label,
     "optimizer": OPTIMIZERS.get,
     "pace": PACES.get,
+    "schedule": SCHEDULES.get,
 }
 
 
 def options(field: str) -> list[str]:
     """A field's choices, read from core each time they are drawn (so a newly registered model appears)."""
-    return list({"dataset": D.REGISTRY, "model": M.REGISTRY, "optimizer": OPTIMIZERS, "pace": PACES}[field])
+    choices = {
+        "dataset": D.REGISTRY,
+        "model": M.REGISTRY,
+        "optimizer": OPTIMIZERS,
+        "pace": PACES,
+        "schedule": SCHEDULES,
+    }
+    return list(choices[field])
 
 
 def nearest_lr(lr: float) -> float:
@@ -75,6 +91,14 @@ def setting(field: str, key: str, label: str | None = None, default=None):
         elif st.session_state.get(key) not in LR_CHOICES:
             st.session_state[key] = nearest_lr(st.session_state.get(key, 0.1))
         return st.select_slider(label, LR_CHOICES, key=key, format_func=lambda v: f"{v:g}", **start)
+    if field == "weight_decay":
+        if default is None and st.session_state.get(key) not in WEIGHT_DECAY_CHOICES:  # a URL's value: snap it
+            st.session_state[key] = min(WEIGHT_DECAY_CHOICES, key=lambda v: abs(v - st.session_state.get(key, 0)))
+        return st.select_slider(
+            label, WEIGHT_DECAY_CHOICES, key=key, format_func=lambda v: f"{v:g}", help=HELP[field], **start
+        )
+    if field == "dropout":
+        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=HELP[field], **start)
     if field == "val_fraction":
         return st.slider(label, *LIMITS[field], key=key, step=0.05, help=HELP[field], **start)
     if field in ("batch_size", "epochs", "train_subset", "seed"):

@@ -23,6 +23,9 @@ FIELDS = {
     "train_subset": "w_subset",
     "seed": "w_seed",
     "pace": "w_pace",
+    "weight_decay": "w_wd",
+    "dropout": "w_dropout",
+    "schedule": "w_schedule",
 }
 
 
@@ -69,6 +72,7 @@ def settings_from_url() -> None:
         return
     st.session_state["_url_read"] = True
     store = st.session_state.setdefault("_kept", {})
+    taken = {}  # what the URL set so far: dropout is checked against the URL's model, not the default one
     for field, key in FIELDS.items():
         raw = st.query_params.get(field)
         if raw is None:
@@ -78,8 +82,8 @@ def settings_from_url() -> None:
             value = kind(float(raw)) if kind is int and float(raw).is_integer() else kind(raw)
         except ValueError:
             continue
-        if not UI_DEFAULTS.with_(**{field: value}).errors():
-            store[key] = value
+        if not UI_DEFAULTS.with_(**taken, **{field: value}).errors():
+            store[key] = taken[field] = value
 
 
 def settings_to_url() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import ray
 from ray import exceptions as rex
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import core
 from core.config import TrainConfig
@@ -36,6 +37,7 @@ RETRY_S = 5.0  # an unreachable cluster is tried again this often (the heartbeat
 CONNECT_WAIT_S = 30.0  # how long a page waits for the app's first connection to the cluster
 HEARTBEAT_S = 3.0
 REPLICA_TIMEOUT_S = 20.0  # a replica not heard from for this long is gone: its tabs' runs are released
+HEAD = "node:__internal_head__"  # the resource Ray gives the head node alone
 GPU_SHARE = 0.25  # of a GPU per run: these models are small, four share one
 WORKER_DIED = (
     "The cluster worker training this run died (its process was killed, or its machine left the cluster), so "
@@ -124,7 +126,8 @@ class Coordinator:
 
     # what replicas call ------------------------------------------------------------------------------------
     def ping(self) -> dict:
-        return {"cores": self.mgr.cores, "node_cores": self.mgr.node_cores, "gpus": self.gpus, "pid": os.getpid()}
+        node = ray.get_runtime_context().get_node_id()
+        return {"cores": self.mgr.cores, "node_cores": self.mgr.node_cores, "gpus": self.gpus, "node": node}
 
     def submit(self, cfg, nickname, tag, student, estimate_s) -> dict:
         return _info(self.mgr.submit(cfg, nickname, tag, student=student, estimate_s=estimate_s))
@@ -365,7 +368,10 @@ class ClusterJobs:
                 logging_level="ERROR",
                 log_to_driver=False,
             )
+        head = next((n["NodeID"] for n in ray.nodes() if n.get("Alive") and HEAD in n["Resources"]), None)
         coordinator = ray.remote(Coordinator).options(
+            # on the head, which lives as long as the cluster, not on the node of the replica that came first
+            scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=True) if head else "DEFAULT",
             name=self.name,
             namespace=NAMESPACE,
             lifetime="detached",  # it outlives the replica that started it
