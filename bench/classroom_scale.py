@@ -2,7 +2,7 @@
 
     python -m bench.classroom_scale                  # 7 latency pairs, 32 students, 20 page loads (~6 min)
     python -m bench.classroom_scale --quick          # a smoke run: 3 pairs, 8 short runs, 6 page loads
-    python -m bench.classroom_scale --skip-pages --students 16 --epochs 20
+    python -m bench.classroom_scale --parts scale --students 16 --epochs 20     # only 2. and 4.
 
 Everything runs on this machine, in one run, so the figures side by side share its load:
 1. Start latency, in-process threads (core.jobs.JobManager) against the Ray backend (ClusterJobs, a local
@@ -10,23 +10,27 @@ Everything runs on this machine, in one run, so the figures side by side share i
    job's snapshot holds its first batch (Start -> first chart point: wait_first_batch, then snapshot(), as the
    Train page's click does). A short digits softmax run at full pace, one at a time. The two backends alternate,
    one pair per repetition; medians, and the median of the paired differences Ray minus in-process. Ray's
-   first run starts a worker process (torch, the dataset): it is reported as the cold run and not in the
-   medians. Target: Ray adds at most 0.5 s to Start -> first point.
-2. Throughput: N students (distinct ids and nicknames) each submit one short run at once (the digits CNN with
-   Adam at full pace, a few seconds of one core), first on one 1-CPU node (the head alone), then with a second
-   1-CPU node added to the same cluster. A fresh coordinator each time (its own queue), after a warm-up round
-   that starts a worker on every node. Runs per minute = runs done / (last finish - first submit).
-   Target: two nodes >= 1.7x one node.
+   first run starts a worker process (torch, the dataset): it is reported as the cold run, not in the medians.
+   Target: Ray adds at most 0.5 s to Start -> first point.
+2. Throughput: N students (distinct ids and nicknames) each submit one run at once (the digits CNN with Adam at
+   full pace, a few seconds of one core), first on one node of 1 CPU (the head alone), then with a second node
+   of 1 CPU added to the same cluster. A fresh coordinator each time (its own queue), after a warm-up round that
+   starts a worker on every node. Runs per minute = runs done / (last finish - first submit). Target: two nodes
+   >= 1.7x one node. Also the CPU seconds each kind of process used meanwhile (this script's processes told
+   from anyone else's by descent), and, on two nodes, two runs of the Train page's default (slow motion) for
+   what the coordinator costs per run at that pace.
 3. Page load with two app replicas: `ray start` head + one worker (1 CPU each, token authentication, on
    127.0.0.1), two `streamlit run app.py` servers with RAY_ADDRESS set, and headless chromium opening the Train
-   page in a fresh tab, alternating replicas, until its title and the Start button are visible. The cluster is
-   idle meanwhile. Target: p95 < 2 s.
-4. On paper: runs per minute per core (the two-node figure / 2), and what a lab of --lab-cores cores serves.
+   page in a fresh tab, alternating replicas, until its title and the Start button are visible; after every
+   second load, the same on a server without Ray, for reference. The cluster is idle meanwhile. Target: p95 < 2 s.
+4. On paper: runs per minute per core (the two-node figure / 2), what a lab of --lab-cores cores serves, and
+   where the one coordinator (a Python process, one core at most) would cap it.
 
-On a 2-core machine the two 1-CPU nodes share its cores with the coordinator, the raylets, this script and
-(part 3) the browser: a real cluster's nodes have cores of their own, so read the ratio as a lower bound.
-Progress goes to stderr, the report to stdout. Ray's processes (the local cluster, the `ray start` cluster's
-process groups) and the Streamlit servers are stopped in finally blocks, this run's own only.
+On a 2-core machine the two 1-CPU nodes share its cores with the coordinator, the raylets and this script: a
+real cluster's nodes have cores of their own, so read the ratio as a lower bound.
+Progress goes to stderr, the report to stdout. Everything this script starts (the local cluster, the
+`ray start` nodes with their workers, the Streamlit servers) is ended in finally blocks, by process id: not with
+`ray stop --force`, which would end every Ray process of the machine, another run's or a test's too.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from core.config import SLOW_EPOCH_S, TrainConfig  # noqa: E402
+from core.config import TrainConfig  # noqa: E402
 from core.events import DONE, FINISHED  # noqa: E402
 from core.jobs import JobManager  # noqa: E402
 from tests.conftest import ray_env  # noqa: E402  (its import turns token authentication on, before ray's)
@@ -196,24 +200,28 @@ def print_latency(r: dict, reps: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------- 2. throughput
-KINDS = ("training workers", "coordinator", "Ray system", "this script", "other processes")
+KINDS = ("training workers", "coordinator", "Ray system", "this script", "other processes")  # cpu_seconds()
 
 
 def cpu_seconds() -> dict[int, tuple[str, float]]:
-    """pid -> (what it is, CPU seconds so far) for every process of the machine."""
+    """pid -> (what it is, CPU seconds so far) for every process of the machine. This script's own cluster is
+    its descendants (the nodes' processes, and the raylets' workers); anything else is another's."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    procs = {}  # pid -> (parent, command line, CPU s)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        out[int(pid)] = (_kind(int(pid), cmd), (int(fields[11]) + int(fields[12])) / tick)
-    return out
+        procs[int(pid)] = (int(fields[1]), cmd, (int(fields[11]) + int(fields[12])) / tick)
+    mine, grew = {os.getpid()}, True
+    while grew:
+        new = {pid for pid, (parent, _, _) in procs.items() if parent in mine and pid not in mine}
+        mine |= new
+        grew = bool(new)
+    return {pid: (_kind(pid, cmd) if pid in mine else "other processes", t) for pid, (_, cmd, t) in procs.items()}
 
 
 def _kind(pid: int, cmd: str) -> str:
@@ -223,9 +231,7 @@ def _kind(pid: int, cmd: str) -> str:
         return "coordinator"
     if cmd.startswith("ray::") and "Agent" not in cmd:  # ray::IDLE, ray::_train_task
         return "training workers"
-    if "/ray/" in cmd or cmd.startswith("ray::"):  # raylets, the GCS, the agents, the log monitors
-        return "Ray system"
-    return "other processes"
+    return "Ray system"  # the GCS, the raylets, the agents, the log monitors
 
 
 def cpu_used(before: dict, after: dict) -> dict[str, float]:
@@ -262,10 +268,11 @@ def class_of(jobs, cfg: TrainConfig, students: int, tag: str) -> dict:
         "wait_s": statistics.median(s.started_at - s.submitted_at for s in done) if done else float("nan"),
         "cpu": cpu,
         "cpu_wall_s": time.time() - t0,
+        "busy_s": sum(s.finished_at - s.started_at for s in done),  # run-seconds trained, for per-run costs
     }
 
 
-def throughput(address: str, nodes: int, cfg: TrainConfig, students: int) -> dict:
+def throughput(address: str, nodes: int, cfg: TrainConfig, students: int, slow_epochs: int = 0) -> dict:
     jobs, _ = connect(address, f"class-{nodes}node-{uuid.uuid4().hex[:8]}")
     try:
         if not until(lambda: jobs.call("ping")["cores"] == nodes, 60):
@@ -277,6 +284,10 @@ def throughput(address: str, nodes: int, cfg: TrainConfig, students: int) -> dic
         say(f"{nodes} node(s): {students} students submit at once")
         out = class_of(jobs, cfg, students, f"n{nodes}")
         say(f"{nodes} node(s): {out['done']} done in {out['wall_s']:.1f} s ({out['per_min']:.1f} runs/min)")
+        if slow_epochs:  # the Train page's default pace: few events, a core held for a second an epoch
+            say(f"{nodes} node(s): {nodes} slow-motion runs of {slow_epochs} epochs at once")
+            out["slow"] = class_of(jobs, TrainConfig(epochs=slow_epochs, pace="slow"), nodes, f"slow{nodes}")
+            out["slow"]["epochs"] = slow_epochs
         return out
     finally:
         retire(jobs)
@@ -316,6 +327,12 @@ def print_throughput(one: dict, two: dict, cfg: TrainConfig, students: int, alon
     for n, r in ((1, one), (2, two)):
         used = ", ".join(f"{k} {r['cpu'].get(k, 0.0):.1f}" for k in KINDS)
         print(f"  {n} node(s): {used} (of {cores * r['cpu_wall_s']:.1f})")
+    for label, r in (("this run, 2 nodes", two), ("slow motion, 2 nodes", two.get("slow"))):
+        if r and r["busy_s"]:
+            print(
+                f"  the coordinator per run training ({label}): {r['cpu'].get('coordinator', 0.0) / r['busy_s']:.2f} "
+                f"cores (it asks for none: it takes them from the node it sits on)"
+            )
     ratio = two["per_min"] / one["per_min"]
     verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
     print(f"two nodes / one node: {ratio:.2f}x (target >= {TARGET_RATIO:g}x, {verdict})")
@@ -324,7 +341,7 @@ def print_throughput(one: dict, two: dict, cfg: TrainConfig, students: int, alon
 
 # ---------------------------------------------------------------------------------------- 3. page loads
 def ray_start(args: list[str], log: Path) -> subprocess.Popen:
-    """`ray start ... --block` in a process group of its own: ending that group ends exactly this node."""
+    """`ray start ... --block`: it stays this script's child, so end_group finds the node's processes under it."""
     env = {**os.environ, **ray_env()}
     env.pop("RAY_gcs_rpc_server_reconnect_timeout_s", None)  # set in this process by ClusterJobs, for drivers
     return subprocess.Popen(
@@ -337,34 +354,67 @@ def ray_start(args: list[str], log: Path) -> subprocess.Popen:
 
 
 def end_group(proc: subprocess.Popen, name: str) -> None:
-    """SIGTERM a process group this script started (a `ray start` and the node's processes), then SIGKILL
-    whatever of it is left. Not `ray stop --force`: that ends every Ray process of the machine, anyone's."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            proc.poll()
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            proc.poll()  # reap our own child, or it stays in the group as a zombie
-            if not group_alive(proc.pid):
-                return
-            time.sleep(0.2)
-    say(f"{name}: processes of group {proc.pid} are still alive")
+    """End a `ray start` this script started, and every process under it (the node's GCS, raylet, agents, and
+    the raylet's workers, which Ray puts in process groups of their own). Not `ray stop --force`: that ends
+    every Ray process of the machine, whoever started it."""
+    end_tree(proc.pid, name)
+    proc.poll()
 
 
-def group_alive(pgid: int) -> bool:
-    """Is any live (not zombie) process in this process group?"""
-    for pid in os.listdir("/proc"):
+def _tree(root: int) -> dict[int, str]:
+    """root and its live descendants: pid -> start time (so a pid reused meanwhile is never signalled)."""
+    procs = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                return True
-        except (OSError, ValueError, IndexError):
+        except OSError:
             continue
-    return False
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] not in "ZX":
+            procs[int(pid)] = (int(fields[1]), fields[19])
+    tree = {root: procs[root][1]} if root in procs else {}
+    grew = True
+    while grew:
+        new = {pid: start for pid, (parent, start) in procs.items() if parent in tree and pid not in tree}
+        tree.update(new)
+        grew = bool(new)
+    return tree
+
+
+def _alive(pid: int, start: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0] not in "ZX" and fields[19] == start
+
+
+def end_tree(root: int, name: str, keep_root: bool = False) -> None:
+    """SIGTERM root's process tree (taken before any of it dies, since orphans change parent), then SIGKILL
+    whatever of it is left after 10 s."""
+    tree = _tree(root)
+    if keep_root:
+        tree.pop(root, None)
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        for pid, start in tree.items():
+            if _alive(pid, start):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:  # reap this script's own children
+                    pass
+            except ChildProcessError:
+                pass
+            if not any(_alive(pid, start) for pid, start in tree.items()):
+                return
+            time.sleep(0.2)
+    left = [pid for pid, start in tree.items() if _alive(pid, start)]
+    say(f"{name}: processes {left} are still alive")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -479,21 +529,30 @@ def print_pages(r: dict) -> None:
 
 # ---------------------------------------------------------------------------------------- 4. on paper
 def print_estimate(two: dict, cfg: TrainConfig, lab_cores: int, every_min: float) -> None:
-    per_core = two["per_min"] / 2
-    core_s = 60 / per_core
-    lab = per_core * lab_cores
-    slow_s = SLOW_EPOCH_S * TrainConfig().epochs  # the Train page's default: slow motion holds its core this long
-    print("\n== 4. On paper (the two-node figure, assuming it scales on with nodes and one coordinator keeps up) ==")
-    print(f"per core: {per_core:.1f} runs/min of this run ({core_s:.1f} core-seconds each, Ray's costs included)")
+    """Runs per minute a lab serves: its cores at the two-node rate per core, unless the one coordinator (one
+    Python process) runs out of its one core first."""
     print(
-        f"a lab of {lab_cores} cores serves ~{lab:.0f} runs/min: a class of ~{lab * every_min:.0f} students each "
-        f"starting a run every {every_min:g} min"
+        f"\n== 4. On paper: a lab of {lab_cores} cores, each student starting a run every {every_min:g} min "
+        f"(the two-node figures, scaled) =="
     )
-    print(
-        f"the Train page's default run (slow motion, {TrainConfig().epochs} epochs) holds a core ~{slow_s:.0f} s: "
-        f"~{60 / slow_s * lab_cores:.0f} runs/min on {lab_cores} cores, a class of "
-        f"~{60 / slow_s * lab_cores * every_min:.0f} at one run every {every_min:g} min"
-    )
+    slow = two.get("slow")
+    cases = [(f"this run ({cfg.model}, {cfg.epochs} epochs, full pace)", two["per_min"] / 2, two)]
+    if slow and slow["done"]:
+        cases.append((f"the Train page's default, slow motion ({slow['epochs']} epochs)", 60 / slow["run_s"], slow))
+    for label, per_core, r in cases:
+        coordinator = r["cpu"].get("coordinator", 0.0) / r["busy_s"] if r["busy_s"] else 0.0
+        by_cores = per_core * lab_cores
+        by_coordinator = (60 / r["run_s"]) / coordinator if coordinator else float("inf")
+        lab = min(by_cores, by_coordinator)
+        bound = "the cores" if by_cores <= by_coordinator else f"the coordinator (~{1 / coordinator:.0f} runs at once)"
+        print(
+            f"{label}: {per_core:.1f} runs/min per core ({60 / per_core:.1f} core-s each, Ray's costs included); "
+            f"{lab_cores} cores ~{by_cores:.0f} runs/min, one coordinator core ~{by_coordinator:.0f} runs/min"
+        )
+        print(
+            f"  -> ~{lab:.0f} runs/min, bound by {bound}: a class of ~{lab * every_min:.0f} students each starting "
+            f"a run every {every_min:g} min"
+        )
 
 
 # ---------------------------------------------------------------------------------------- main
@@ -504,7 +563,9 @@ def main() -> None:
     ap.add_argument("--students", type=int, help="students in the throughput class (default 32)")
     ap.add_argument("--epochs", type=int, help="epochs of each student's run (default 30)")
     ap.add_argument("--loads", type=int, help="page loads over the two replicas (default 20)")
-    ap.add_argument("--skip-pages", action="store_true", help="no replicas, no browser (part 3)")
+    ap.add_argument(
+        "--parts", default="latency,scale,pages", help="which to run, of latency,scale,pages (the estimate needs scale)"
+    )
     ap.add_argument("--lab-cores", type=int, default=16, help="the cluster of the estimate (default 16)")
     ap.add_argument("--every", type=float, default=2.0, help="minutes between a student's runs (default 2)")
     args = ap.parse_args()
@@ -516,32 +577,39 @@ def main() -> None:
         dataset="digits", model="cnn", optimizer="adam", lr=0.01, batch_size=32, epochs=epochs, pace="full"
     )
     tmp = Path(tempfile.mkdtemp(prefix="classroom-scale-"))
+    sys.stdout.reconfigure(line_buffering=True)  # each table as soon as it is printed, beside the progress
     print(f"classroom_scale on {os.cpu_count()} cores, Ray local clusters on 127.0.0.1 (logs in {tmp})")
 
-    import ray
-    from ray.cluster_utils import Cluster
+    parts = set(args.parts.split(","))
+    try:  # each part's table is printed as soon as it is measured: a later part that fails loses nothing
+        if parts & {"latency", "scale"}:
+            import ray
+            from ray.cluster_utils import Cluster
 
-    say("starting a local Ray cluster: a head node of 1 CPU")
-    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    try:
-        lat = latency(cluster.address, reps)
-        say(f"reference: one run of the throughput config alone in-process ({epochs} epochs)")
-        alone = alone_s(run_cfg)
-        one = throughput(cluster.address, 1, run_cfg, students)
-        say("adding a second node of 1 CPU")
-        cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
-        two = throughput(cluster.address, 2, run_cfg, students)
+            say("starting a local Ray cluster: a head node of 1 CPU")
+            head = {"num_cpus": 1, "include_dashboard": False}
+            cluster = Cluster(initialize_head=True, connect=False, head_node_args=head)
+            try:
+                if "latency" in parts:
+                    print_latency(latency(cluster.address, reps), reps)
+                if "scale" in parts:
+                    say(f"reference: one run of the throughput config alone in-process ({epochs} epochs)")
+                    alone = alone_s(run_cfg)
+                    one = throughput(cluster.address, 1, run_cfg, students)
+                    say("adding a second node of 1 CPU")
+                    cluster.add_node(num_cpus=1)
+                    cluster.wait_for_nodes()
+                    two = throughput(cluster.address, 2, run_cfg, students, slow_epochs=3 if args.quick else 10)
+                    print_throughput(one, two, run_cfg, students, alone)
+            finally:
+                ray.shutdown()
+                cluster.shutdown()
+        if "pages" in parts:
+            print_pages(page_loads(loads, tmp))
+        if "scale" in parts:
+            print_estimate(two, run_cfg, args.lab_cores, args.every)
     finally:
-        ray.shutdown()
-        cluster.shutdown()
-    pages = None if args.skip_pages else page_loads(loads, tmp)
-
-    print_latency(lat, reps)
-    print_throughput(one, two, run_cfg, students, alone)
-    if pages:
-        print_pages(pages)
-    print_estimate(two, run_cfg, args.lab_cores, args.every)
+        end_tree(os.getpid(), "left over", keep_root=True)  # anything this script started and did not end
 
 
 if __name__ == "__main__":

@@ -77,16 +77,17 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     here = JobManager().submit(cfg)  # threads_for gives the digits one thread here too: the same arithmetic
     assert here.wait(60)
     assert here.snapshot().losses == s.losses, "same config and seed must give the same curve on both backends"
-    run = RunStore(store).get(job.id)
-    assert run["state"] == "done" and run["test_acc"] == pytest.approx(s.done.test_acc)
+    assert until(lambda: RunStore(store).get(job.id)["state"] == "done", 10)
+    assert RunStore(store).get(job.id)["test_acc"] == pytest.approx(s.done.test_acc)
     assert len(RunStore(store).epochs(job.id)) == 4
     jobs.close()
 
 
 def test_replicas_share_one_fair_queue_ownership_and_the_per_student_limit(cluster):
     name = f"class-{uuid.uuid4().hex[:8]}"
-    a, b = replica(cluster, name, cap=1, per_student=2), replica(cluster, name)
+    a = replica(cluster, name, cap=1, per_student=2)  # the first replica to connect sets the class's limits
     first = a.submit(LONG, "ada", student="tab-a")
+    b = replica(cluster, name)
     assert until(lambda: first.state == RUNNING)
     again = a.submit(LONG, "ada", student="tab-a")  # ada's second run waits
     other = b.submit(LONG, "bo", student="tab-b")  # bo's first, from the other replica, goes before it
@@ -184,8 +185,9 @@ def test_a_killed_replica_loses_no_run_and_its_abandoned_tabs_runs_stop_after_th
     assert abandoned.snapshot().message == "Stopped: its browser tab was closed."
     assert until(lambda: followed.state == DONE, 60), followed.snapshot().message
     assert len(followed.snapshot().epochs) == 8
-    run = RunStore(store).get(followed.id)
-    assert run["state"] == "done" and len(RunStore(store).epochs(followed.id)) == 8
+    # the coordinator records the end just after the run reports it
+    assert until(lambda: RunStore(store).get(followed.id)["state"] == "done", 10)
+    assert len(RunStore(store).epochs(followed.id)) == 8
     b.close()
 
 
@@ -215,6 +217,7 @@ def test_postgres_restarted_during_a_class_loses_no_run_and_running_ones_keep_re
     _restart_postgres()
     assert until(lambda: running.state == DONE, 60), running.snapshot().message
     store = RunStore(url)
+    assert until(lambda: store.get(running.id)["state"] == "done", 10)
     assert store.get(finished.id)["state"] == "done" and len(store.epochs(finished.id)) == 3
     assert store.get(running.id)["state"] == "done" and len(store.epochs(running.id)) == 10
     jobs.close()
