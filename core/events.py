@@ -89,6 +89,22 @@ class Done:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Stepped:
+    """One minibatch run by Step while the job is paused, laid open: what it saw, what it changed."""
+
+    epoch: int
+    step: int  # 1-based over the whole run
+    lr: float  # the learning rate η of this step
+    images: torch.Tensor = field(repr=False)  # (B, side, side) uint8, the batch
+    labels: torch.Tensor = field(repr=False)  # (B,)
+    loss_before: float  # the batch's mean loss before the update
+    loss_after: float  # the same batch's mean loss after it (the model in eval mode)
+    grad_norms: dict  # parameter name -> L2 norm of the change it got, divided by η (its gradient, for SGD)
+    before: dict = field(repr=False)  # the weights before the step (softmax regression: W and b)
+    after: dict = field(repr=False)  # and after it: for SGD, after = before - lr * gradient
+
+
+@dataclass(frozen=True, kw_only=True)
 class Failed:
     message: str
     epoch: int = 0
@@ -102,4 +118,4 @@ class Stopped:
     step: int = 0
 
 
-Event = Started | BatchEnd | Peek | EpochEnd | Done | Failed | Stopped
+Event = Started | BatchEnd | Peek | EpochEnd | Stepped | Done | Failed | Stopped

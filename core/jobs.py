@@ -39,10 +39,11 @@ from core.events import (
     Failed,
     Peek,
     Started,
+    Stepped,
     Stopped,
 )
 from core.process import CORES, release_memory
-from core.train import train
+from core.train import Control, train
 
 __all__ = [
     "ACTIVE",
@@ -89,6 +90,8 @@ class Snapshot:
     started_at: float | None
     finished_at: float | None
     threads: int  # torch's intra-op threads it trains with (0 before it starts)
+    paused: bool = False  # running, but waiting for Resume or Step
+    stepped: Stepped | None = None  # the newest single step, laid open
 
     @property
     def progress(self) -> float:
@@ -109,16 +112,19 @@ class Snapshot:
         (a cluster sends a snapshot to every tab following a run, every second)."""
         epochs = tuple(replace(e, weights=None, test_probs=None) for e in self.epochs)
         done = self.done and replace(self.done, labels=torch.empty(0), probs=torch.empty(0, 0), weights={})
-        return replace(self, epochs=epochs, peek=None, done=done)
+        return replace(self, epochs=epochs, peek=None, done=done, stepped=None)
 
 
-Runner = Callable[[TrainConfig, threading.Event, int, str], Iterator[Event]]  # (cfg, stop, threads, job id)
+Runner = Callable[[TrainConfig, threading.Event, int, str, Control], Iterator[Event]]
+# (cfg, stop, threads, job id, pause/step control) -> the run's events
 
 
-def local_runner(cfg: TrainConfig, stop: threading.Event, threads: int, job_id: str = "") -> Iterator[Event]:
+def local_runner(
+    cfg: TrainConfig, stop: threading.Event, threads: int, job_id: str = "", control: Control | None = None
+) -> Iterator[Event]:
     """Train in the calling thread (the embedded default), with `threads` intra-op threads."""
     torch.set_num_threads(threads)  # affects this thread only
-    yield from train(cfg, stop, threads=threads)
+    yield from train(cfg, stop, threads=threads, control=control)
 
 
 class TrainingJob:
@@ -170,6 +176,8 @@ class TrainingJob:
         self._epochs: list[EpochEnd] = []
         self._done: Done | None = None
         self._peek: Peek | None = None
+        self._stepped: Stepped | None = None
+        self.control = Control()  # Pause, Resume, Step
         self._threads = 0
         self.queue_position: Callable[[], int | None] = lambda: None
         self.submitted_at = time.time()
@@ -205,6 +213,17 @@ class TrainingJob:
         if self._state == STOPPED and self._thread is None:
             self._notify_finish()
 
+    def pause(self) -> None:
+        """Hold the run before its next minibatch; it keeps its slot (and is reaped like any run if abandoned)."""
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def step(self) -> None:
+        """While paused: run exactly one minibatch, reported as a Stepped event."""
+        self.control.step()
+
     @property
     def stop_requested(self) -> bool:
         """Has stop() been asked for (a remote runner polls this to stop its worker)?"""
@@ -221,7 +240,7 @@ class TrainingJob:
     # ------------------------------------------------------------------ worker
     def _run(self) -> None:
         try:
-            for event in self._runner(self.config, self._stop, self._threads, self.id):
+            for event in self._runner(self.config, self._stop, self._threads, self.id, self.control):
                 self._record(event)
                 if (
                     self.max_runtime_s is not None
@@ -257,6 +276,8 @@ class TrainingJob:
                         self._stride *= 2
             elif isinstance(event, Peek):
                 self._peek = event
+            elif isinstance(event, Stepped):
+                self._stepped = event
             elif isinstance(event, EpochEnd):
                 self._peek = None  # the epoch's own weights are newer
                 if self._epochs:  # only the newest epoch keeps its heavy payload
@@ -313,6 +334,8 @@ class TrainingJob:
                 started_at=self.started_at,
                 finished_at=self.finished_at,
                 threads=self._threads,
+                paused=self.control.paused and self._state == RUNNING,
+                stepped=self._stepped,
             )
         return snap.light() if light else snap
 
@@ -333,6 +356,12 @@ class Job(Protocol):
     def snapshot(self, light: bool = False) -> Snapshot: ...
 
     def stop(self, reason: str = "Stopped by request.") -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def step(self) -> None: ...
 
     def wait_first_batch(self, timeout: float) -> bool: ...
 
@@ -579,6 +608,9 @@ class JobManager:
                 if job.state not in FINISHED:
                     job.stop("Stopped: its browser tab was closed.")
                     stopped += 1
+            elif self.max_runtime_s and job.state == RUNNING and now - (job.started_at or now) > self.max_runtime_s:
+                job.stop(f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s.")  # paused, say
+                stopped += 1
         forgotten = 0
         with self._lock:
             for job in jobs:

@@ -83,20 +83,56 @@ def crop_to_ink(gray: np.ndarray) -> np.ndarray:
     return gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
-def fit_and_centre(crop: np.ndarray, size: int) -> np.ndarray:
-    """Resize the longest side to the dataset's inner box and centre it on a black size x size canvas.
+def inner_box(size: int) -> int:
+    """The side of the box a digit is scaled into: MNIST's 20 inside 28x28; the 8x8 digits fill their frame."""
+    return 20 if size == 28 else size
 
-    MNIST centres each digit in a 20x20 box inside 28x28; the 8x8 digits fill their whole frame.
-    """
-    inner = 20 if size == 28 else size
+
+def scale_to_box(crop: np.ndarray, size: int) -> np.ndarray:
+    """Resize the crop so its longest side fits the dataset's inner box, keeping its aspect ratio."""
+    inner = inner_box(size)
     h, w = crop.shape
     scale = inner / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.BOX), dtype=np.uint8)
+    return np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.BOX), dtype=np.uint8)
+
+
+def centre_by_mass(small: np.ndarray, size: int) -> np.ndarray:
+    """Place the scaled digit on a black size x size canvas with its centre of mass at the centre, as MNIST did
+    (as far as the frame allows: an 8x8 digit filling its frame moves only along its short side)."""
+    nh, nw = small.shape
+    ink = small.astype(np.float64)
+    total = ink.sum() or 1.0
+    cy = (ink.sum(axis=1) @ np.arange(nh)) / total  # centre of mass, in the small image's rows and columns
+    cx = (ink.sum(axis=0) @ np.arange(nw)) / total
+    mid = (size - 1) / 2
+    top = min(max(round(mid - cy), 0), size - nh)
+    left = min(max(round(mid - cx), 0), size - nw)
     canvas = np.zeros((size, size), np.uint8)
-    top, left = (size - nh) // 2, (size - nw) // 2
     canvas[top : top + nh, left : left + nw] = small
     return canvas
+
+
+def finish(gray: np.ndarray, size: int, steps: list, inverted: bool = False) -> Prepared:
+    """Light-on-dark grayscale -> crop to the ink, scale into the inner box, centre by mass, scale to 0-1."""
+    crop = crop_to_ink(gray)
+    steps.append(("cropped to the ink", crop))
+    small = scale_to_box(crop, size)
+    inner = inner_box(size)
+    steps.append((f"scaled to fit {inner}×{inner}", small))
+    canvas = centre_by_mass(small, size)
+    steps.append((f"centred by mass, {size}×{size}", canvas))
+    array = canvas.astype(np.float32) / 255.0
+    steps.append(("scaled to 0–1", canvas))
+    return Prepared(steps, array, inverted)
+
+
+def prepare_drawing(rgba: np.ndarray, size: int) -> Prepared:
+    """A canvas drawing, (H, W, 4) uint8 with light strokes on a dark or transparent background -> the steps and
+    the (size, size) array in [0, 1]."""
+    alpha = rgba[..., 3:4].astype(np.float32) / 255.0  # transparent canvas = black, like MNIST's background
+    gray = (rgba[..., :3].max(axis=-1, keepdims=True) * alpha)[..., 0].round().astype(np.uint8)
+    return finish(gray, size, [("your drawing, grayscale", gray)])
 
 
 def prepare(data: bytes, size: int) -> Prepared:
@@ -109,10 +145,4 @@ def prepare(data: bytes, size: int) -> Prepared:
     if inverted:
         gray = 255 - gray
         steps.append(("inverted (light background)", gray))
-    crop = crop_to_ink(gray)
-    steps.append(("cropped to the ink", crop))
-    canvas = fit_and_centre(crop, size)
-    steps.append((f"resized and centred, {size}×{size}", canvas))
-    array = canvas.astype(np.float32) / 255.0
-    steps.append(("scaled to 0–1", canvas))
-    return Prepared(steps, array, inverted)
+    return finish(gray, size, steps, inverted)

@@ -31,10 +31,66 @@ from core.config import (
     SLOW_EPOCH_S,
     TrainConfig,
 )
-from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Peek, Started, Stopped
+from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Peek, Started, Stepped, Stopped
 
-__all__ = ["BatchEnd", "Done", "EpochEnd", "Event", "Failed", "Peek", "Started", "Stopped", "evaluate", "train"]
+__all__ = [
+    "BatchEnd",
+    "Control",
+    "Done",
+    "EpochEnd",
+    "Event",
+    "Failed",
+    "Peek",
+    "Started",
+    "Stepped",
+    "Stopped",
+    "evaluate",
+    "train",
+]
 PEEKS = (0.05, 0.25, 0.5)  # when, into the first epoch, a run shows its weights (Peek events)
+
+STEP_IMAGES = 64  # a Stepped event keeps at most this many of its batch's images
+
+
+class Control:
+    """Pause, Resume and Step for a running train() loop, from another thread: a page's buttons, or a cluster
+    worker relaying its coordinator's (sync). Step runs exactly one minibatch while paused."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self.paused = False
+        self.granted = 0  # single steps asked for while paused, in all
+        self._taken = 0
+
+    def pause(self) -> None:
+        self.sync(True, self.granted)
+
+    def resume(self) -> None:
+        self.sync(False, self.granted)
+
+    def step(self) -> None:
+        """One more minibatch, if paused (a Step while running means nothing)."""
+        with self._cv:
+            if self.paused:
+                self.granted += 1
+                self._cv.notify_all()
+
+    def sync(self, paused: bool, granted: int) -> None:
+        with self._cv:
+            self.paused, self.granted = paused, max(self.granted, granted)
+            self._cv.notify_all()
+
+    def gate(self, stop: threading.Event | None) -> bool:
+        """Wait before a batch while paused; True when this batch is a single step."""
+        with self._cv:
+            while self.paused and self._taken >= self.granted and not (stop is not None and stop.is_set()):
+                self._cv.wait(0.1)  # a stop (a closed tab, the runtime cap) ends the pause too
+            if self.paused and self._taken < self.granted:
+                self._taken += 1
+                return True
+            self._taken = self.granted  # steps asked for before a Resume are void
+            return False
+
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -187,7 +243,11 @@ def _diverged(cfg: TrainConfig, loss: float, epoch: int, batch: int) -> Failed:
 
 
 def train(
-    cfg: TrainConfig, stop: threading.Event | None = None, dataset: D.Dataset | None = None, threads: int | None = None
+    cfg: TrainConfig,
+    stop: threading.Event | None = None,
+    dataset: D.Dataset | None = None,
+    threads: int | None = None,
+    control: Control | None = None,
 ) -> Iterator[Event]:
     """Train cfg's model, yielding Started, BatchEnd..., EpochEnd... and Done, Failed or Stopped.
 
@@ -233,13 +293,18 @@ def train(
         model.train()
         loss_sum, correct, seen, t_epoch, waited = 0.0, 0, 0, time.perf_counter(), 0.0
         for batch, idx in enumerate(D.batches(sp.train, cfg.batch_size, order), start=1):
+            paused_at = time.perf_counter()
+            stepping = control is not None and control.gate(stop)  # waits here while paused
             t_batch = time.perf_counter()
+            waited += t_batch - paused_at
             if stop is not None and stop.is_set():
                 yield Stopped(reason="Stopped by request.", epoch=epoch, step=step)
                 return
             X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], but faster on a CPU
             y = ds.train_y.index_select(0, idx).to(device)
-            loss_t, O = step_fn(X, y, lr_at(cfg, step, total_steps))
+            lr = lr_at(cfg, step, total_steps)
+            before = _cpu_weights(model) if stepping else None
+            loss_t, O = step_fn(X, y, lr)
             loss = float(loss_t)
             step += 1
             if diverged(loss):
@@ -260,6 +325,9 @@ def train(
                 elapsed_s=elapsed,
                 eta_s=elapsed * (total_steps - step) / step,
             )
+            if stepping:
+                images = ds.train_x.index_select(0, idx[:STEP_IMAGES])
+                yield _stepped(model, cfg, X, y, images, before, loss, lr, epoch, step)
             if epoch == 1 and batch in peeks:
                 yield Peek(epoch=1, step=step, fraction=batch / per_epoch, weights=_cpu_weights(model))
             rest = t_batch + batch_s - time.perf_counter()
@@ -301,6 +369,33 @@ def train(
         train_s_per_epoch=train_s / cfg.epochs,
         elapsed_s=time.perf_counter() - t0,
         epochs=cfg.epochs,
+    )
+
+
+def _stepped(model, cfg, X, y, images, before: dict, loss: float, lr: float, epoch: int, step: int) -> Stepped:
+    """What a single step did: the batch, the loss on it before and after, each parameter's gradient norm, and
+    (softmax regression) its W and b before and after, for the page to show W <- W - lr * dW."""
+    after = _cpu_weights(model)
+    training = model.training
+    model.eval()
+    with torch.no_grad():
+        loss_after = float(M.cross_entropy(model(X), y).mean())
+    model.train(training)
+    grads = {n: float(p.grad.norm()) for n, p in model.named_parameters() if p.grad is not None}
+    if not grads:  # the scratch step keeps no .grad: the change it made, divided by the learning rate
+        grads = {n: float((before[n] - after[n]).norm() / lr) for n in after}
+    kept = ("W", "b") if M.spec(cfg.model).scratch else ()  # small enough to send; the other models' are not
+    return Stepped(
+        epoch=epoch,
+        step=step,
+        lr=lr,
+        images=images.reshape(len(images), *images.shape[-2:]),
+        labels=y[: len(images)].cpu(),
+        loss_before=loss,
+        loss_after=loss_after,
+        grad_norms=grads,
+        before={k: before[k] for k in kept},
+        after={k: after[k] for k in kept},
     )
 
 

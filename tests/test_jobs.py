@@ -2,8 +2,11 @@ import threading
 import time
 
 import pytest
+import torch
 
 import core.jobs as J
+from core import data as D
+from core import models as M
 from core.config import TrainConfig
 from core.process import settle_heap
 from tests.conftest import require_real
@@ -250,3 +253,68 @@ def test_a_light_snapshot_keeps_what_the_live_charts_draw_and_leaves_the_weights
     assert light.done.test_acc == full.done.test_acc and not light.done.weights
     assert all(e.weights is None and e.test_probs is None for e in light.epochs) and light.peek is None
     assert len(pickle.dumps(light)) * 4 < len(pickle.dumps(full))  # what a cluster sends each tab each second
+
+
+def _until(predicate, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not predicate():
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_pause_holds_the_run_step_runs_exactly_one_minibatch_and_shows_the_sgd_update():
+    mgr = J.JobManager(cap=1)
+    job = mgr.submit(SLOW)
+    assert job.wait_first_batch(30)
+    job.pause()
+    assert _until(lambda: job.snapshot().paused)
+    time.sleep(0.2)  # the batch under way when Pause came ends; then nothing moves
+    held = job.snapshot().last_batch.step
+    time.sleep(0.4)
+    assert job.snapshot().last_batch.step == held
+    waiting = mgr.submit(CFG)  # a paused run keeps its slot
+    assert waiting.state == J.QUEUED
+    job.step()
+    assert _until(lambda: job.snapshot().stepped is not None)
+    s = job.snapshot()
+    st = s.stepped
+    assert s.last_batch.step == held + 1 == st.step and s.paused
+    # the update made visible: W <- W - lr * dW, with dW the hand-written gradient on exactly this batch
+    X = D.to_float(st.images.unsqueeze(1)).reshape(len(st.images), -1)
+    O = X @ st.before["W"] + st.before["b"]
+    dW, db = M.softmax_regression_grads(X, O, st.labels)
+    assert torch.allclose(st.after["W"], st.before["W"] - st.lr * dW, atol=1e-6)
+    assert st.loss_before == pytest.approx(float(M.cross_entropy(O, st.labels).mean()), rel=1e-5)
+    assert st.loss_after < st.loss_before  # one step on this batch lowers its loss
+    job.resume()
+    assert _until(lambda: job.snapshot().last_batch.step > held + 5)
+    job.stop()
+    assert waiting.wait(30) and waiting.state == J.DONE  # the slot passed on
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn"])
+def test_a_step_of_the_mlp_and_cnn_reports_each_layers_gradient_norm(model):
+    job = J.JobManager().submit(SLOW.with_(model=model, lr=0.05, batch_size=16))
+    assert job.wait_first_batch(30)
+    job.pause()
+    job.step()
+    assert _until(lambda: job.snapshot().stepped is not None)
+    st = job.snapshot().stepped
+    layers = {n for n, _ in M.build(model, 8).named_parameters()}
+    assert set(st.grad_norms) == layers and all(v > 0 for v in st.grad_norms.values())
+    assert st.loss_after < st.loss_before and st.before == {} and len(st.images) == 16
+    job.stop()
+    assert job.wait(30)
+
+
+def test_a_paused_run_whose_tab_closed_is_reaped_like_any_other():
+    mgr = J.JobManager(grace_s=0.5, reap_every_s=3600)
+    job = mgr.submit(SLOW)
+    assert job.wait_first_batch(30)
+    mgr.hold(job, "tab")
+    job.pause()
+    mgr.release(job, "tab")
+    time.sleep(0.6)
+    assert mgr.reap() == 1
+    assert job.wait(10) and job.state == J.STOPPED
+    assert job.snapshot().message == "Stopped: its browser tab was closed."

@@ -48,23 +48,25 @@ WORKER_DIED = (
 # ---------------------------------------------------------------------------------------------- on a worker
 @ray.remote(num_returns="streaming", max_retries=0)  # a retry would replay the run's curve from the start
 def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: str):
-    """Train one run on a cluster worker, yielding its events in chunks; stops when the coordinator says so."""
+    """Train one run on a cluster worker, yielding its events in chunks; stops, pauses and steps as the
+    coordinator says."""
     import torch
 
-    from core.train import train
+    from core.train import Control, train
 
-    stop, ended = threading.Event(), threading.Event()
+    stop, ended, control = threading.Event(), threading.Event(), Control()
     coordinator = ray.get_actor(coordinator_name, namespace=NAMESPACE)
 
     def watch() -> None:
         while not ended.wait(POLL_S):
             try:
-                if ray.get(coordinator.stopping.remote(job_id)):
-                    stop.set()
-                    return
+                signals = ray.get(coordinator.signals.remote(job_id))
             except rex.RayError:  # the coordinator is gone: nobody is following this run any more
+                signals = {"stop": True}
+            if signals["stop"]:
                 stop.set()
                 return
+            control.sync(signals["paused"], signals["granted"])
 
     threading.Thread(target=watch, name=f"stop-{job_id}", daemon=True).start()
     torch.set_num_threads(threads)  # the cores Ray gave this task, no more (a worker process is reused)
@@ -72,7 +74,7 @@ def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: s
     where = f"{socket.gethostname()} pid {os.getpid()}" + (f" GPU {','.join(map(str, gpus))}" if gpus else "")
     chunk, sent = [], time.monotonic()
     try:
-        for event in train(cfg, stop, threads=threads):
+        for event in train(cfg, stop, threads=threads, control=control):
             chunk.append(replace(event, where=where) if isinstance(event, Started) else event)
             if not isinstance(event, BatchEnd) or time.monotonic() - sent >= FLUSH_S:
                 yield chunk
@@ -83,7 +85,9 @@ def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: s
         ended.set()
 
 
-def cluster_runner(cfg: TrainConfig, stop: threading.Event, threads: int, job_id: str, coordinator: str = COORDINATOR):
+def cluster_runner(
+    cfg: TrainConfig, stop: threading.Event, threads: int, job_id: str, control=None, coordinator: str = COORDINATOR
+):
     """A core.jobs runner: train on the cluster, on `threads` of a worker's cores, or a share of a GPU when the
     cluster has one and the run's device allows it. A worker that dies fails this run alone."""
     options = {"num_cpus": threads}
@@ -159,10 +163,18 @@ class Coordinator:
         if job is not None:
             job.stop(reason)
 
-    def stopping(self, job_id: str) -> bool:
-        """Asked by the worker training the job: should it stop (or is the job gone)?"""
+    def signals(self, job_id: str) -> dict:
+        """Asked by the worker training the job, ten times a second: stop (or is the job gone), pause, step?"""
         job = self.mgr.get(job_id)
-        return job is None or job.stop_requested
+        if job is None or job.stop_requested:
+            return {"stop": True}
+        return {"stop": False, "paused": job.control.paused, "granted": job.control.granted}
+
+    def control(self, job_id: str, action: str) -> None:
+        """Pause, resume or step a job (the worker hears of it at its next signals())."""
+        job = self.mgr.get(job_id)
+        if job is not None and action in ("pause", "resume", "step"):
+            getattr(job, action)()
 
     def wait_first_batch(self, job_id: str, timeout: float) -> bool:
         job = self.mgr.get(job_id)
@@ -260,6 +272,15 @@ class RemoteJob:
         except JobsUnavailable:
             pass  # the page shows the cluster's error; the run cannot be reached to stop it
 
+    def pause(self) -> None:
+        self._jobs.quietly("control", self.id, "pause")
+
+    def resume(self) -> None:
+        self._jobs.quietly("control", self.id, "resume")
+
+    def step(self) -> None:
+        self._jobs.quietly("control", self.id, "step")
+
     def wait_first_batch(self, timeout: float) -> bool:
         try:
             return bool(self._jobs.call("wait_first_batch", self.id, timeout, timeout=timeout + CALL_TIMEOUT_S))
@@ -309,10 +330,10 @@ class ClusterJobs:
             return {"running": 0, "queued": 0, "cap": 0, "kept": 0}
 
     def hold(self, job, holder: str = "") -> None:
-        self._quietly("hold", job.id, f"{self.replica}/{holder}")
+        self.quietly("hold", job.id, f"{self.replica}/{holder}")
 
     def release(self, job, holder: str = "") -> None:
-        self._quietly("release", job.id, f"{self.replica}/{holder}")
+        self.quietly("release", job.id, f"{self.replica}/{holder}")
 
     def where(self) -> str:
         self._tried.wait(CONNECT_WAIT_S)
@@ -404,7 +425,7 @@ class ClusterJobs:
             return None
         return RemoteJob(info, self) if info else None
 
-    def _quietly(self, method: str, *args) -> None:
+    def quietly(self, method: str, *args) -> None:
         try:
             self.call(method, *args)
         except JobsUnavailable:
