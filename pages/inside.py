@@ -8,12 +8,14 @@ import streamlit as st
 import torch
 
 from core import data as D
+from core import explain as E
 from core import models as M
 from core import plots
 from core.config import OPTIMIZERS
 from core.events import ACTIVE
-from core.preprocess import ImageError, prepare
+from core.preprocess import ImageError, prepare, prepare_drawing
 from core.train import autograd_step, make_step, restore, training_code
+from ui.draw import drawing_ui
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.session import current_view
@@ -51,6 +53,17 @@ def no_model_ui():
         icon="🏋️",
     )
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+
+
+def no_model_predict_ui():
+    st.info(
+        "Train a model first, or load a checkpoint on **Results**: then draw a digit here with the mouse and watch "
+        "the model classify it after each stroke (or pick a test image, or upload a picture).",
+        icon="✏️",
+    )
+    train, results = st.columns(2)
+    train.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    results.page_link("pages/results.py", label="Load a checkpoint on Results", icon="🎯")
 
 
 def templates_ui(model):
@@ -98,14 +111,32 @@ def weights_ui(model, caption):
         st.info("This model has no picture of its weights yet: see its layers under **Shapes**.", icon="🔬")
 
 
+SOURCES = ["A test image", "Draw", "Upload your own"]
+
+
+def crisp(img: np.ndarray, px: int) -> np.ndarray:
+    """A small image enlarged by whole pixels to about px wide, so an 8x8 or 20x20 image stays sharp."""
+    k = max(1, px // max(img.shape))
+    return np.kron(img, np.ones((k, k), img.dtype))
+
+
+def steps_ui(where, steps, px: int = 120):
+    for col, (name, img) in zip(where.columns(len(steps)), steps):
+        col.image(crisp(img, px), caption=name, width="stretch", clamp=True)
+
+
 def predict_ui(model, ds):
     pick, which = st.columns([1, 1], vertical_alignment="bottom")
-    source = pick.radio("Image", ["A test image", "Upload your own"], horizontal=True, key="in_source")
-    x, true = None, None
+    source = pick.radio("Image", SOURCES, horizontal=True, key="in_source")
+    true = None
     if source == "A test image":
         idx = which.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
         x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
         image, caption = ds.test_x[idx].numpy(), f"Test image #{idx}: a {info.classes[true]}, as the model sees it"
+    elif source == "Draw":
+        x, bars = draw_ui()
+        if x is None:
+            return
     else:
         up = st.file_uploader(
             "A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"], key="in_upload"
@@ -117,18 +148,19 @@ def predict_ui(model, ds):
         except ImageError as e:
             st.error(str(e), icon="🖼️")
             return
-        cols = st.columns(len(prep.steps))
-        for col, (name, img) in zip(cols, prep.steps):
-            col.image(img, caption=name, width="stretch", clamp=True)
+        steps_ui(st, prep.steps)
         x = prep.tensor()
         image, caption = (prep.array * 255).round().astype(np.uint8), "Your image, as the model sees it"
-    picture, bars = st.columns([1, 3], vertical_alignment="center")
-    side = 224 // info.size  # whole pixels, so an 8x8 digit stays sharp
-    picture.image(np.kron(image, np.ones((side, side), np.uint8)), caption=caption, clamp=True)
+    if source != "Draw":
+        picture, bars = st.columns([1, 3], vertical_alignment="center")
+        picture.image(crisp(image, 224), caption=caption, clamp=True)
     with torch.no_grad():
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
-    chart(bars, plots.probability_bars(probs, info.classes, true), key="in_probs")
+    best = int(np.argmax(probs))
+    bars.markdown(f"#### The model says: **{info.classes[best]}** ({probs[best]:.0%} sure)")
+    chart(bars, plots.probability_bars(probs, info.classes, true, height=270), key="in_probs")
+    why_ui(model, x, probs)
     if "feature_maps" in spec.inside:
         st.subheader("Feature maps after each stage")
         for name, out in trace[1:]:
@@ -142,6 +174,63 @@ def predict_ui(model, ds):
                     key=f"in_fm_{name}",
                     width="content",
                 )
+
+
+def draw_ui():
+    """The canvas, MNIST's preprocessing of the drawing step by step; (the model's input or None, the column
+    for the prediction)."""
+    canvas, middle, bars = st.columns([2, 2, 3])
+    with canvas:
+        rgba = drawing_ui("in_canvas")
+    if rgba is None:
+        middle.info(
+            f"Draw a {'digit' if info.classes == D.DIGIT_CLASSES else 'garment'} with the mouse: "
+            "the model predicts it after each stroke.",
+            icon="✏️",
+        )
+        return None, bars
+    prep = prepare_drawing(rgba, info.size)
+    with middle:
+        st.markdown("**What the model sees:** the drawing cropped, scaled and centred, as MNIST's were")
+        steps_ui(st, prep.steps[1:-1], px=100)
+    return prep.tensor(), bars
+
+
+def why_ui(model, x, probs):
+    st.subheader("Why this prediction")
+    if isinstance(model, M.SoftmaxRegression):
+        evidence_ui(model, x)
+    else:
+        saliency_ui(model, x, probs)
+
+
+def evidence_ui(model, x):
+    maps, b = E.evidence(model, x)
+    sums = maps.sum(dim=(1, 2))
+    st.markdown(
+        "Each map is the image times the class's template, **x ⊙ W**: **blue** pixels vote for the class, "
+        "**red** ones against. A class's score is the sum of its map plus its bias; the highest score wins."
+    )
+    chart(st, plots.tile_grid(maps.numpy(), 10, list(info.classes), tile_px=88), key="in_evidence", width="content")
+    table = pd.DataFrame([sums.numpy(), b.numpy(), (sums + b).numpy()], columns=list(info.classes))
+    table.insert(0, "", ["sum of the map", "+ bias", "= score"])
+    fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in info.classes}
+    st.dataframe(table, hide_index=True, column_config=fmt, key="in_scores")
+
+
+def saliency_ui(model, x, probs):
+    order = np.argsort(probs)[::-1]
+    best = int(order[0])
+    st.session_state.setdefault("in_why_class", info.classes[int(order[1])])  # the runner-up, at first
+    text, maps = st.columns([1, 2], vertical_alignment="center")
+    picked = info.classes.index(text.selectbox("Compare with class", info.classes, key="in_why_class"))
+    text.markdown(
+        "A **saliency map**: the gradient of the class's score with respect to each pixel. **Blue** pixels would "
+        "raise the score if they were brighter, **red** ones lower it. The code is under **Code and maths**."
+    )
+    sal = torch.stack([E.saliency(model, x, best), E.saliency(model, x, picked)]).numpy()
+    labels = [f"{info.classes[best]} (predicted)", f"{info.classes[picked]} (picked)"]
+    chart(maps, plots.tile_grid(sal, 2, labels, tile_px=180), key="in_saliency", width="content")
 
 
 def shapes_ui():
@@ -172,6 +261,8 @@ EQUATIONS = {
     ],
     M.sgd: [r"\mathbf{w} \leftarrow \mathbf{w} - \eta \, \nabla_{\mathbf{w}} \ell"],
     autograd_step: [r"\nabla_{\mathbf{w}} \ell \ \text{for every weight, by backpropagation (loss.backward())}"],
+    E.evidence: [r"O_c = \textstyle\sum_i x_i W_{ic} + b_c = \mathrm{sum}(\mathbf{x} \odot \mathbf{W}_{:,c}) + b_c"],
+    E.saliency: [r"\mathbf{S}_c = \frac{\partial O_c}{\partial \mathbf{x}}"],
 }
 ADAM = [  # torch.optim.Adam's update, as its documentation writes it (g = gradient, t = step)
     r"\mathbf{m} \leftarrow \beta_1 \mathbf{m} + (1 - \beta_1)\,\mathbf{g}, \quad "
@@ -187,18 +278,30 @@ NOTES = {
 }
 
 
+def piece_ui(piece):
+    equations = EQUATIONS.get(piece, []) + (ADAM if piece is make_step and cfg.optimizer == "adam" else [])
+    for equation in equations:  # above the code, full width: long formulas are not cut off
+        st.latex(equation)
+    if piece in NOTES:
+        st.caption(NOTES[piece])
+    st.code(inspect.getsource(piece), language="python", wrap_lines=True)
+
+
 def code_ui():
     st.markdown(
         f"How **{spec.label}** learns with **{OPTIMIZERS[cfg.optimizer]}** (learning rate η = {cfg.lr:g}). "
         "The code below is read from the functions that train it, not copied."
     )
     for piece in training_code(cfg):
-        equations = EQUATIONS.get(piece, []) + (ADAM if piece is make_step and cfg.optimizer == "adam" else [])
-        for equation in equations:  # above the code, full width: long formulas are not cut off
-            st.latex(equation)
-        if piece in NOTES:
-            st.caption(NOTES[piece])
-        st.code(inspect.getsource(piece), language="python", wrap_lines=True)
+        piece_ui(piece)
+    st.subheader("Why this prediction: the code")
+    linear = isinstance(M.build(cfg.model, info.size, len(info.classes), cfg.hidden), M.SoftmaxRegression)
+    st.markdown(
+        "The evidence maps under **Predict an image**: each pixel times its weight, per class."
+        if linear
+        else "The saliency maps under **Predict an image**: autograd takes the class's score back to the pixels."
+    )
+    piece_ui(E.evidence if linear else E.saliency)
 
 
 with tab_shapes:
@@ -219,7 +322,7 @@ def live():
     with tab_predict:
         ds = load_dataset(cfg.dataset, offer_digits=False)
         if model is None:
-            no_model_ui()
+            no_model_predict_ui()
         elif ds is not None:
             predict_ui(model, ds)
 

@@ -42,7 +42,8 @@ ids = st.session_state.get("race_ids", [])
 jobs = [manager().get(i) for i in ids]
 jobs = [j for j in jobs if j is not None]
 racing = any(j.state in ACTIVE for j in jobs)
-c1, c2 = st.columns([1, 4])
+paused = racing and any(j.snapshot(light=True).paused for j in jobs)
+c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.8])
 if c1.button("🏁 Start the race", type="primary", disabled=bool(problems) or racing):
     # owned by this session like a Train run: stopped by the reaper once its tab is gone
     a_job = submit(cfg_a, nickname="race A", tag=RACE)
@@ -54,6 +55,20 @@ if c1.button("🏁 Start the race", type="primary", disabled=bool(problems) or r
 if c2.button("■ Stop both", disabled=not racing):
     for j in jobs:
         j.stop()
+    st.rerun()
+# Pause holds both before their next minibatch; Step runs one minibatch of each, so they stay side by side
+if c3.button("▶ Resume both" if paused else "⏸ Pause both", disabled=not racing):
+    for j in jobs:
+        if paused:
+            j.resume()
+        else:
+            j.pause()
+    st.rerun()
+if c4.button(
+    "⏭ Step both", disabled=not paused, help="One minibatch each, with the same images: A and B see the same batch"
+):
+    for j in jobs:
+        j.step()
     st.rerun()
 
 
@@ -72,7 +87,11 @@ def live():
         col.subheader(
             f"{name}: {LABELS[field].split(' (')[0].lower()} {v:g}" if isinstance(v, float) else f"{name}: {v}"
         )
-        col.progress(min(s.progress, 1.0), text=s.state + (f" · test acc {s.done.test_acc:.1%}" if s.done else ""))
+        state = "paused" if s.paused else s.state
+        col.progress(min(s.progress, 1.0), text=state + (f" · test acc {s.done.test_acc:.1%}" if s.done else ""))
+        if s.paused and s.stepped:
+            t = s.stepped
+            col.caption(f"Step {t.step}: loss on its batch {t.loss_before:.4f} → {t.loss_after:.4f}")
         if s.message:
             col.warning(s.message)
     if all(s.losses for s in snaps):

@@ -1,5 +1,7 @@
 """Train: pick a dataset, a model and its hyperparameters, start a background run, watch it learn."""
 
+import time
+
 import streamlit as st
 
 from core import data as D
@@ -12,7 +14,7 @@ from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
 from ui.labels import READY, ended_progress, heading, heading_for, live_progress
-from ui.live_view import live_view
+from ui.live_view import chart, live_view
 from ui.loading import load_dataset
 from ui.services import manager, store, store_error
 from ui.session import current_job, refused_ui, remember, submit
@@ -88,6 +90,45 @@ def start_job() -> None:
     new.wait_first_batch(0.2)
 
 
+STEP_HELP = "While paused: run exactly one minibatch and see what it changed."
+
+
+def step_job(job) -> None:
+    """Step, then wait (two seconds at most) for the step's report, so this click's own run draws it."""
+    last = job.snapshot().stepped
+    job.step()
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        now = job.snapshot().stepped
+        if now is not None and (last is None or now.step != last.step):
+            return
+        time.sleep(0.02)
+
+
+def stepped_ui(s) -> None:
+    """A paused run's last single step, laid open: the batch, the loss before and after, and what it changed."""
+    st.info("Paused. **⏭ Step** runs one minibatch and shows what it did; **▶ Resume** carries on.", icon="⏸️")
+    t = s.stepped
+    if t is None:
+        return
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"Loss on step {t.step}'s batch, before", f"{t.loss_before:.4f}")
+    m2.metric("After the step", f"{t.loss_after:.4f}", f"{t.loss_after - t.loss_before:+.4f}", delta_color="inverse")
+    m3.metric("Learning rate η", f"{t.lr:g}")
+    labels = [str(int(y)) for y in t.labels]
+    chart(st, plots.image_grid(t.images.numpy()[:16], labels[:16], cols=16, tile=70), key="step_batch")
+    if "W" not in t.before:  # the MLP and the CNN: how hard the step pulled on each layer
+        st.caption("The gradient's size at each layer for this batch (its L2 norm):")
+        st.dataframe({"parameter": list(t.grad_norms), "gradient norm": list(t.grad_norms.values())}, hide_index=True)
+        return
+    side = t.images.shape[-1]
+    W0, W1 = t.before["W"].numpy(), t.after["W"].numpy()
+    st.markdown("The update, column by column of **W** (one image per class): **W ← W − η·dW**")
+    for name, maps in (("W before", W0), ("− η·dW: the change", W1 - W0), ("W after", W1)):
+        tiles = maps.T.reshape(-1, side, side)
+        chart(st, plots.tile_grid(tiles, 10, title=name, tile_px=48), key=f"step_{name[:3]}", width="content")
+
+
 def start_ui(cfg: TrainConfig, job) -> None:
     ds = load_dataset(cfg.dataset)
     if ds is None:
@@ -108,11 +149,18 @@ def start_ui(cfg: TrainConfig, job) -> None:
             icon="🐢",
         )
     busy = job is not None and job.state in ACTIVE
-    c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="center")
+    running = job is not None and job.state == RUNNING
+    paused = running and job.snapshot(light=True).paused
+    c1, c2, c3, c4, c5 = st.columns([1.1, 0.8, 0.9, 0.8, 2.4], vertical_alignment="center")
     # Callbacks, not `if st.button(...)`: they run first, so the click's own run already draws the new job.
     c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch", on_click=start_job)
     c2.button("■ Stop", disabled=not busy, width="stretch", on_click=job.stop if busy else None)
-    c3.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
+    if paused:
+        c3.button("▶ Resume", width="stretch", on_click=job.resume)
+    else:
+        c3.button("⏸ Pause", disabled=not running, width="stretch", on_click=job.pause if running else None)
+    c4.button("⏭ Step", disabled=not paused, width="stretch", on_click=step_job, args=(job,), help=STEP_HELP)
+    c5.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
     for problem in problems:
         st.error(problem)
     refused_ui()
@@ -181,6 +229,8 @@ def job_ui(job, cfg: TrainConfig) -> None:
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right controls
         smooth = st.session_state.get("w_smooth", True)
+        if s.paused:
+            stepped_ui(job.snapshot())
         if s.state == RUNNING:  # everything that changes each second is in the one view
             live_view(
                 st.container(),

@@ -1,5 +1,6 @@
 """AppTest: every page renders on digits; a run started from the Train page finishes and fills Results."""
 
+import json
 import time
 
 import pytest
@@ -98,6 +99,31 @@ def test_stop_ends_a_running_job():
     at.run()
     assert job.state == "stopped" and live_views(at)["live"]["head"].startswith("⏹️ Stopped")
     assert "Stopped by request" in at.warning[0].value
+
+
+def test_pause_step_and_resume_from_the_train_page():
+    at = no_errors(app())
+    at.number_input(key="w_batch").set_value(1)
+    at.number_input(key="w_epochs").set_value(20)
+    button(at, "Start").click().run()
+    job = default_manager().get(at.session_state["job_id"])
+    assert job.wait_first_batch(30)
+    assert button(at, "Step").disabled  # only a paused run steps
+    button(at, "Pause").click().run()
+    assert job.snapshot().paused and live_views(at)["live"]["head"].startswith("⏸️ Paused")
+    assert not button(at, "Step").disabled and button(at, "Resume")
+    held = job.snapshot().last_batch.step
+    button(at, "Step").click().run()
+    no_errors(at)
+    assert job.snapshot().last_batch.step == held + 1
+    shown = [m.label for m in at.metric]
+    assert f"Loss on step {held + 1}'s batch, before" in shown and "After the step" in shown
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in at.get("plotly_chart")]
+    assert {"W before", "− η·dW: the change", "W after"} <= set(titles), titles
+    button(at, "Resume").click().run()
+    assert not job.snapshot().paused and button(at, "Pause")
+    button(at, "Stop").click().run()
+    assert job.wait(5)
 
 
 def test_presets_fill_the_controls():

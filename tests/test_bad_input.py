@@ -65,6 +65,11 @@ def test_validation_fraction_bounds_and_a_tiny_subset_work_in_the_app():
         ["--train-subset", "60000"],
         ["--seed", "0"],
         ["--seed", str(2**31 - 1)],
+        ["--weight-decay", "0"],
+        ["--weight-decay", "0.1"],
+        ["--model", "mlp", "--dropout", "0.9"],
+        ["--model", "cnn", "--dropout", "0"],
+        ["--schedule", "cosine"],
     ],
 )
 def test_cli_accepts_every_bound(args):
@@ -85,6 +90,11 @@ def test_cli_accepts_every_bound(args):
         ["--seed", "-1"],
         ["--hidden", "2"],
         ["--epochs", "1.5"],
+        ["--weight-decay", "-0.01"],
+        ["--weight-decay", "0.2"],
+        ["--model", "mlp", "--dropout", "1"],
+        ["--dropout", "0.5"],  # softmax regression has no hidden units to drop
+        ["--schedule", "sometimes"],
     ],
 )
 def test_cli_refuses_beyond_every_bound_with_exit_2(args, capsys):
@@ -138,3 +148,12 @@ def test_failed_event_for_bad_config_reaches_the_job():
     assert job.wait(10) and job.state == "failed" and "batch_size" in job.snapshot().message
     mgr.close()
     assert isinstance(list(train(TrainConfig(lr=float("nan"))))[-1], Failed)
+
+
+def test_dropout_on_softmax_regression_is_refused_in_the_app_with_the_reason():
+    at = app()
+    at.slider(key="w_dropout").set_value(0.5).run()
+    assert any("dropout needs hidden units" in e.value for e in at.error), [e.value for e in at.error]
+    assert next(b for b in at.button if "Start" in b.label).disabled
+    at.selectbox(key="w_model").set_value("mlp").run()
+    assert not at.error

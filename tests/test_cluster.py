@@ -123,6 +123,27 @@ def test_stop_lands_within_a_batch_or_two_and_the_runtime_cap_holds(cluster):
     jobs.close(), capped_jobs.close()
 
 
+def test_pause_step_and_resume_reach_the_worker_on_the_cluster(cluster):
+    jobs = replica(cluster)
+    job = jobs.submit(LONG, student="s")
+    assert job.wait_first_batch(60)
+    job.pause()
+    assert until(lambda: job.snapshot().paused, 10)
+    time.sleep(1.0)  # the worker hears of it within POLL_S; then nothing moves
+    held = job.snapshot().last_batch.step
+    time.sleep(1.0)
+    assert job.snapshot().last_batch.step == held
+    job.step()
+    assert until(lambda: job.snapshot().stepped is not None, 10)
+    s = job.snapshot()
+    assert s.stepped.step == s.last_batch.step == held + 1 and s.stepped.after["W"].shape == (64, 10)
+    job.resume()
+    assert until(lambda: job.snapshot().last_batch.step > held + 5, 10)
+    job.stop()
+    assert until(lambda: job.state == STOPPED, 10)
+    jobs.close()
+
+
 def test_a_killed_worker_fails_its_run_alone_with_a_message_that_says_so(cluster):
     from core.backends.ray_cluster import WORKER_DIED
 

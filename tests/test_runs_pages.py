@@ -1,5 +1,7 @@
 """AppTest for the pages of issue 'Runs that last': compare, race, board, checkpoint download and upload."""
 
+import time
+
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
@@ -53,6 +55,28 @@ def test_race_page_runs_two_jobs_and_shows_both():
     first = next(m.value for m in at.markdown if m.value.startswith("First-batch loss"))
     la, lb = (j.snapshot().losses[0] for j in jobs)
     assert f"{la:.4f}" in first and la == lb
+
+
+def test_the_race_pauses_and_steps_both_sides_together():
+    at = app().switch_page("pages/race.py").run()
+    next(b for b in at.button if "race" in b.label).click().run()
+    jobs = [default_manager().get(i) for i in at.session_state["race_ids"]]
+    assert all(j.wait_first_batch(30) for j in jobs)
+    next(b for b in at.button if b.label == "⏸ Pause both").click().run()
+    assert all(j.snapshot().paused for j in jobs)
+    time.sleep(0.3)
+    held = [j.snapshot().last_batch.step for j in jobs]
+    next(b for b in at.button if b.label == "⏭ Step both").click().run()
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(j.snapshot().stepped for j in jobs):
+        time.sleep(0.05)
+    assert [j.snapshot().last_batch.step for j in jobs] == [h + 1 for h in held]
+    at.run()
+    assert not at.exception and sum(c.value.startswith("Step ") for c in at.caption) == 2
+    next(b for b in at.button if b.label == "▶ Resume both").click().run()
+    assert not any(j.snapshot().paused for j in jobs)
+    next(b for b in at.button if b.label == "■ Stop both").click().run()
+    assert all(j.wait(10) for j in jobs)
 
 
 def test_compare_page_overlays_runs_and_states_the_difference():

@@ -37,6 +37,8 @@ def heading_for(cfg, state: str) -> str:
 
 
 def heading(s) -> str:
+    if getattr(s, "paused", False):  # running, but held by Pause: Step runs one minibatch
+        return f"⏸️ Paused: {describe(s.config)}"
     return heading_for(s.config, s.state)
 
 
