@@ -124,9 +124,11 @@ def stepped_ui(s) -> None:
     side = t.images.shape[-1]
     W0, W1 = t.before["W"].numpy(), t.after["W"].numpy()
     st.markdown("The update, column by column of **W** (one image per class): **W ← W − η·dW**")
+    classes = [str(c) for c in D.info(s.config.dataset).classes]
     for name, maps in (("W before", W0), ("− η·dW: the change", W1 - W0), ("W after", W1)):
         tiles = maps.T.reshape(-1, side, side)
-        chart(st, plots.tile_grid(tiles, 10, title=name, tile_px=48), key=f"step_{name[:3]}", width="content")
+        fig = plots.tile_grid(tiles, len(classes), title=f"{name} · {', '.join(classes)}", tile_px=60)
+        chart(st, fig, key=f"step_{name[:3]}", width="content")
 
 
 def start_ui(cfg: TrainConfig, job) -> None:
@@ -229,8 +231,6 @@ def job_ui(job, cfg: TrainConfig) -> None:
         if s.state != drawn_state:
             st.rerun()  # started or finished: redraw the page once, with the right controls
         smooth = st.session_state.get("w_smooth", True)
-        if s.paused:
-            stepped_ui(job.snapshot())
         if s.state == RUNNING:  # everything that changes each second is in the one view
             live_view(
                 st.container(),
@@ -240,6 +240,8 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 progress=live_progress(s),
                 follow=feed.url(job, smooth),
             )
+            if s.paused:  # below the charts, which stay where they were
+                stepped_ui(job.snapshot())
             return
         with box:
             status_ui(s)

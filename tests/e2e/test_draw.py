@@ -21,9 +21,9 @@ def mnist_checkpoint(tmp_path_factory):
     """A model trained on the real MNIST through the core API (a few seconds), saved as the app saves one."""
     ds = D.load("mnist", require_real("mnist"), allow_download=False)
     torch.manual_seed(0)
-    cfg = TrainConfig(dataset="mnist", model="mlp", optimizer="adam", lr=0.001, batch_size=100, epochs=1, hidden=128)
+    cfg = TrainConfig(dataset="mnist", model="mlp", optimizer="adam", lr=0.003, batch_size=100, epochs=1, hidden=128)
     done = [e for e in train(cfg, dataset=ds) if isinstance(e, Done)][0]
-    assert done.test_acc > 0.93
+    assert done.test_acc > 0.9
     path = tmp_path_factory.mktemp("ckpt") / "mnist-mlp.pt"
     path.write_bytes(checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc))
     return path
@@ -65,6 +65,7 @@ def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
     page.set_default_timeout(60_000)
     try:
         page.goto(f"{server}/results")
+        page.get_by_text("Load a saved checkpoint instead").click()
         page.locator("input[type=file]").first.set_input_files(str(mnist_checkpoint))
         page.get_by_text("Loaded mnist-mlp.pt").wait_for()
         page.get_by_role("link", name="Inside the model").click()
