@@ -120,9 +120,20 @@ def crisp(img: np.ndarray, px: int) -> np.ndarray:
     return np.kron(img, np.ones((k, k), img.dtype))
 
 
+def square(img: np.ndarray) -> np.ndarray:
+    """The image centred on a square of its own border colour: a tall crop shows as tall as a wide one is wide."""
+    h, w = img.shape
+    side = max(h, w)
+    paper = np.median(np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]))
+    out = np.full((side, side), paper, img.dtype)
+    top, left = (side - h) // 2, (side - w) // 2
+    out[top : top + h, left : left + w] = img
+    return out
+
+
 def steps_ui(where, steps, px: int = 120):
     for col, (name, img) in zip(where.columns(len(steps)), steps):
-        col.image(crisp(img, px), caption=name, width="stretch", clamp=True)
+        col.image(crisp(square(img), px), caption=name, width="stretch", clamp=True)
 
 
 def predict_ui(model, ds):

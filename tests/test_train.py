@@ -1,3 +1,4 @@
+import inspect
 import json
 import subprocess
 import sys
@@ -5,6 +6,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from core import data as D
 from core.config import PRESETS, TrainConfig
@@ -259,3 +261,42 @@ def test_the_first_epoch_shows_its_weights_a_few_times():
     assert peeks[0].weights["W"].shape == (64, 10)
     first_epoch_end = next(i for i, e in enumerate(events) if isinstance(e, EpochEnd))
     assert all(events.index(p) < first_epoch_end for p in peeks)
+
+
+def test_the_learning_rate_schedules():
+    from core.train import lr_at
+
+    cfg = TrainConfig(lr=0.4)
+    assert [lr_at(cfg, s, 100) for s in (0, 99)] == [0.4, 0.4]
+    stepped = cfg.with_(schedule="step")
+    assert [round(lr_at(stepped, s, 100), 6) for s in (0, 49, 50, 74, 75, 99)] == [0.4, 0.4, 0.04, 0.04, 0.004, 0.004]
+    cosine = cfg.with_(schedule="cosine")
+    assert lr_at(cosine, 0, 100) == 0.4 and lr_at(cosine, 50, 100) == pytest.approx(0.2)
+    assert lr_at(cosine, 99, 100) < 0.001
+
+
+def test_weight_decay_shrinks_the_weights_and_the_code_view_shows_how():
+    from core.train import decayed, lr_at, training_code
+
+    plain, decay = (TrainConfig(epochs=3, weight_decay=wd) for wd in (0.0, 0.05))
+    norms = [list(train(c))[-1].weights["W"].norm() for c in (plain, decay)]
+    assert norms[1] < 0.8 * norms[0], norms
+    assert "weight_decay" in inspect.getsource(training_code(decay)[-2])  # scratch_step, written by hand
+    mlp = decay.with_(model="mlp", schedule="cosine")
+    assert decayed in training_code(mlp) and lr_at in training_code(mlp)
+    assert lr_at not in training_code(plain)
+
+
+def test_dropout_is_a_layer_of_the_mlp_and_cnn_only_while_training():
+    from core import models as M
+
+    mlp = M.build("mlp", 8, dropout=0.5)
+    assert any(isinstance(m, torch.nn.Dropout) for m in mlp.modules())
+    assert not any(isinstance(m, torch.nn.Dropout) for m in M.build("mlp", 8).modules())  # the seed's layers
+    x = torch.rand(4, 1, 8, 8)
+    mlp.eval()
+    assert torch.equal(mlp(x), mlp(x))  # no dropout at evaluation
+    cnn = M.build("cnn", 28, dropout=0.3)
+    assert sum(isinstance(m, torch.nn.Dropout) for m in cnn.modules()) == 2
+    done = list(train(TrainConfig(model="mlp", dropout=0.5, epochs=2, lr=0.1)))[-1]
+    assert isinstance(done, Done) and done.test_acc > 0.8
