@@ -480,15 +480,18 @@ def page_loads(loads: int, tmp: Path) -> dict:
                 cold = [load_once(browser, url, 120_000, cluster_shown=i < 2) for i, url in enumerate(urls)]
                 say(f"first loads {', '.join(f'{c:.2f} s' for c in cold)}; now {loads} loads over the replicas")
                 times, reference = [], []
+                cpu0, t0 = cpu_seconds(), time.time()
                 for i in range(loads):
                     times.append(load_once(browser, urls[i % 2]))
                     if i % 2:
                         reference.append(load_once(browser, urls[2]))
+                cpu, wall = cpu_used(cpu0, cpu_seconds()), time.time() - t0
                 say("replicas: " + " ".join(f"{t:.2f}" for t in times))
                 say("without Ray: " + " ".join(f"{t:.2f}" for t in reference))
             finally:
                 browser.close()
-        return {"cold": cold, "times": times, "reference": reference}
+        other = cpu.pop("other processes", 0.0)
+        return {"cold": cold, "times": times, "reference": reference, "cpu": (sum(cpu.values()), other, wall)}
     finally:
         for server in servers:
             stop_server(server)
@@ -524,6 +527,11 @@ def print_pages(r: dict) -> None:
             f"{'no Ray (reference)':22} {len(ref):>5} {statistics.median(ref):>6.2f}s {pct(ref, 95):>6.2f}s "
             f"{max(ref):>6.2f}s {cold[2]:>10.2f}s"
         )
+    mine, other, wall = r["cpu"]
+    print(
+        f"CPU seconds meanwhile: this script's servers, cluster and browser {mine:.1f}, other processes {other:.1f} "
+        f"(of {os.cpu_count()} cores x {wall:.1f} s = {os.cpu_count() * wall:.1f})"
+    )
     print(f"replicas' p95 {p95:.2f} s: target < {TARGET_P95_S:g} s, {verdict}")
 
 

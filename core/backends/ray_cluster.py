@@ -30,7 +30,7 @@ from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, Train
 
 NAMESPACE = "teaching-dashboard"
 COORDINATOR = "jobs"  # the coordinator actor's name in NAMESPACE: every replica finds the same one
-FLUSH_S = 0.25  # a worker sends its batches at most this often, in one chunk; other events go at once
+FLUSH_S = 0.5  # a worker sends its batches at most this often, in one chunk (the live view asks once a second)
 POLL_S = 0.1  # how often a worker asks whether its run was stopped: the stop lands within a batch or two
 CALL_TIMEOUT_S = 10.0  # a replica's call to the coordinator; past it, the cluster counts as unreachable
 RETRY_S = 5.0  # an unreachable cluster is tried again this often (the heartbeat does it)
@@ -76,7 +76,8 @@ def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: s
     try:
         for event in train(cfg, stop, threads=threads, control=control):
             chunk.append(replace(event, where=where) if isinstance(event, Started) else event)
-            if not isinstance(event, BatchEnd) or time.monotonic() - sent >= FLUSH_S:
+            first = isinstance(event, BatchEnd) and event.step == 1  # the chart's first point goes at once
+            if not isinstance(event, BatchEnd) or first or time.monotonic() - sent >= FLUSH_S:
                 yield chunk
                 chunk, sent = [], time.monotonic()
         if chunk:
@@ -392,7 +393,7 @@ class ClusterJobs:
         head = next((n["NodeID"] for n in ray.nodes() if n.get("Alive") and HEAD in n["Resources"]), None)
         coordinator = ray.remote(Coordinator).options(
             # on the head, which lives as long as the cluster, not on the node of the replica that came first
-            scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=True) if head else "DEFAULT",
+            scheduling_strategy=NodeAffinitySchedulingStrategy(head, soft=False) if head else "DEFAULT",
             name=self.name,
             namespace=NAMESPACE,
             lifetime="detached",  # it outlives the replica that started it
