@@ -89,6 +89,14 @@ class Done:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Held:
+    """The run waits at Pause before its next minibatch (a cluster worker sends what it holds back at once)."""
+
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stepped:
     """One minibatch run by Step while the job is paused, laid open: what it saw, what it changed."""
 
@@ -118,4 +126,4 @@ class Stopped:
     step: int = 0
 
 
-Event = Started | BatchEnd | Peek | EpochEnd | Stepped | Done | Failed | Stopped
+Event = Started | BatchEnd | Peek | EpochEnd | Held | Stepped | Done | Failed | Stopped

@@ -31,7 +31,7 @@ from core.config import (
     SLOW_EPOCH_S,
     TrainConfig,
 )
-from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Peek, Started, Stepped, Stopped
+from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Started, Stepped, Stopped
 
 __all__ = [
     "BatchEnd",
@@ -80,11 +80,20 @@ class Control:
             self.paused, self.granted = paused, max(self.granted, granted)
             self._cv.notify_all()
 
-    def gate(self, stop: threading.Event | None) -> bool:
-        """Wait before a batch while paused; True when this batch is a single step."""
+    def holding(self) -> bool:
+        """Paused, with no single step left to run."""
+        with self._cv:
+            return self.paused and self._taken >= self.granted
+
+    def wait(self, stop: threading.Event | None) -> None:
+        """Block while holding; a Resume, a Step or a stop (a closed tab, the runtime cap) ends the wait."""
         with self._cv:
             while self.paused and self._taken >= self.granted and not (stop is not None and stop.is_set()):
-                self._cv.wait(0.1)  # a stop (a closed tab, the runtime cap) ends the pause too
+                self._cv.wait(0.1)
+
+    def take(self) -> bool:
+        """Before a minibatch: True when it is a single step (and uses it up)."""
+        with self._cv:
             if self.paused and self._taken < self.granted:
                 self._taken += 1
                 return True
@@ -294,7 +303,10 @@ def train(
         loss_sum, correct, seen, t_epoch, waited = 0.0, 0, 0, time.perf_counter(), 0.0
         for batch, idx in enumerate(D.batches(sp.train, cfg.batch_size, order), start=1):
             paused_at = time.perf_counter()
-            stepping = control is not None and control.gate(stop)  # waits here while paused
+            if control is not None and control.holding():
+                yield Held(epoch=epoch, step=step)
+                control.wait(stop)  # paused: here until Resume, Step or a stop
+            stepping = control is not None and control.take()
             t_batch = time.perf_counter()
             waited += t_batch - paused_at
             if stop is not None and stop.is_set():
