@@ -121,12 +121,10 @@ def crisp(img: np.ndarray, px: int) -> np.ndarray:
 
 
 def square(img: np.ndarray) -> np.ndarray:
-    """The image centred on a square of its own border colour: a tall crop shows as tall as a wide one is wide."""
+    """The image centred on a black square: a tall crop shows as tall as a wide one is wide."""
     h, w = img.shape
-    side = max(h, w)
-    paper = np.median(np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]))
-    out = np.full((side, side), paper, img.dtype)
-    top, left = (side - h) // 2, (side - w) // 2
+    out = np.zeros((max(h, w), max(h, w)), img.dtype)
+    top, left = (len(out) - h) // 2, (len(out) - w) // 2
     out[top : top + h, left : left + w] = img
     return out
 
@@ -200,9 +198,14 @@ def draw_ui():
             icon="✏️",
         )
         return None, bars
-    prep = prepare_drawing(rgba, info.size)
+    try:
+        prep = prepare_drawing(rgba, info.size)
+    except ImageError as e:  # ink too faint to crop to
+        middle.info(str(e), icon="✏️")
+        return None, bars
     with middle:
-        st.markdown("**What the model sees:** the drawing cropped, scaled and centred, as MNIST's were")
+        how = "as MNIST's digits were" if info.size == 28 else "to fill the frame, as the 8×8 digits do"
+        st.markdown(f"**What the model sees:** the drawing cropped, scaled and centred, {how}")
         steps_ui(st, prep.steps[1:-1], px=100)
     return prep.tensor(), bars
 
@@ -222,7 +225,9 @@ def evidence_ui(model, x):
         "Each map is the image times the class's template, **x ⊙ W**: **blue** pixels vote for the class, "
         "**red** ones against. A class's score is the sum of its map plus its bias; the highest score wins."
     )
-    chart(st, plots.tile_grid(maps.numpy(), 10, list(info.classes), tile_px=88), key="in_evidence", width="content")
+    fig = plots.tile_grid(maps.numpy(), 10, list(info.classes), tile_px=88)
+    fig.update_layout(height=fig.layout.height + 30)  # one row of maps: room for the colour bar's ticks
+    chart(st, fig, key="in_evidence", width="content")
     table = pd.DataFrame([sums.numpy(), b.numpy(), (sums + b).numpy()], columns=list(info.classes))
     table.insert(0, "", ["sum of the map", "+ bias", "= score"])
     fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in info.classes}
@@ -232,7 +237,8 @@ def evidence_ui(model, x):
 def saliency_ui(model, x, probs):
     order = np.argsort(probs)[::-1]
     best = int(order[0])
-    st.session_state.setdefault("in_why_class", info.classes[int(order[1])])  # the runner-up, at first
+    if st.session_state.get("in_why_class") not in info.classes:  # at first, or after a switch of dataset
+        st.session_state["in_why_class"] = info.classes[int(order[1])]  # the runner-up
     text, maps = st.columns([1, 2], vertical_alignment="center")
     picked = info.classes.index(text.selectbox("Compare with class", info.classes, key="in_why_class"))
     text.markdown(
@@ -321,21 +327,30 @@ with tab_code:
     code_ui()
 
 
-@st.fragment(run_every=1.0 if job and job.state in ACTIVE else None)
-def live():
-    s = job.snapshot() if job else snap
-    model, caption = model_from(s)
-    with tab_model:
-        if model is None:
-            no_model_ui()
-        else:
-            weights_ui(model, caption)
-    with tab_predict:
-        ds = load_dataset(cfg.dataset, offer_digits=False)
-        if model is None:
-            no_model_predict_ui()
-        elif ds is not None:
-            predict_ui(model, ds)
+EVERY = 1.0 if job and job.state in ACTIVE else None  # a training run: both tabs follow its newest weights
 
 
-live()
+@st.fragment(run_every=EVERY)
+def live_weights():
+    model, caption = model_from(job.snapshot() if job else snap)
+    if model is None:
+        no_model_ui()
+    else:
+        weights_ui(model, caption)
+
+
+# A fragment of its own: a stroke on the canvas reruns the prediction alone, not the weight pictures.
+@st.fragment(run_every=EVERY)
+def live_predict():
+    model, _ = model_from(job.snapshot() if job else snap)
+    ds = load_dataset(cfg.dataset, offer_digits=False)
+    if model is None:
+        no_model_predict_ui()
+    elif ds is not None:
+        predict_ui(model, ds)
+
+
+with tab_model:
+    live_weights()
+with tab_predict:
+    live_predict()

@@ -1,5 +1,6 @@
 """Inside the model: the pictures are the real tensors, the table matches the forward pass, uploads are safe."""
 
+import base64
 import io
 import json
 import time
@@ -10,6 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from core import data as D
 from core import models as M
 from core import plots
 from tests.conftest import ROOT, plotly_array
@@ -63,9 +65,15 @@ def test_inside_page_without_a_run_says_to_train_first():
     at.switch_page("pages/inside.py").run()
     assert not at.exception
     assert "Train a model first" in at.info[0].value
-    # shapes and the real source still shown: the model, softmax, the loss, the gradient, the step, the update
-    assert len(at.dataframe) == 1 and len(at.code) == 7
+    # the Predict tab says so where the canvas would be, and links to where a model comes from
+    assert "load a checkpoint on **Results**" in at.info[1].value and "draw a digit" in at.info[1].value
+    assert not at.get("bidi_component") and "in_source" not in at.session_state  # no canvas, no image picker
+    assert {link.proto.page for link in at.get("page_link")} >= {"train", "results"}
+    # shapes and the real source still shown: the model, softmax, the loss, the gradient, the step, the update,
+    # and the evidence maps' function
+    assert len(at.dataframe) == 1 and len(at.code) == 8
     assert "def cross_entropy" in " ".join(c.value for c in at.code)
+    assert "def evidence" in at.code[-1].value
 
 
 def test_inside_page_shows_the_softmax_templates_and_shapes():
@@ -73,7 +81,8 @@ def test_inside_page_shows_the_softmax_templates_and_shapes():
     assert not at.exception
     keys = {c.key for c in at.get("plotly_chart")}
     assert {"in_templates", "in_bias", "in_probs"} <= keys
-    params = [r for r in at.dataframe[0].value.to_dict("records") if r["layer"] == "linear"][0]["parameters"]
+    layers = next(d.value for d in at.dataframe if "layer" in d.value.columns)  # the Shapes tab's table
+    params = [r for r in layers.to_dict("records") if r["layer"] == "linear"][0]["parameters"]
     assert params == 650  # 8x8 digits: 64 * 10 + 10
     chart = next(c for c in at.get("plotly_chart") if c.key == "in_templates")
     z = plotly_array(json.loads(chart.proto.spec)["data"][4]["z"])  # what the browser receives
@@ -148,3 +157,96 @@ def test_results_and_inside_show_a_run_inside_its_first_epoch():
     at.switch_page("pages/inside.py").run()
     assert not at.exception and "in_templates" in {c.key for c in at.get("plotly_chart")}
     assert any("of epoch 1" in c.value for c in at.caption)
+
+
+def canvas_state(strokes: np.ndarray) -> dict:
+    """What the drawing canvas sends after a stroke: its picture as a PNG data URL (black canvas, white ink)."""
+    rgba = np.zeros((*strokes.shape, 4), np.uint8)
+    rgba[..., :3] = strokes[..., None]
+    rgba[..., 3] = 255
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}, "backgroundFit": None}
+
+
+def a_drawn_one() -> np.ndarray:
+    ink = np.zeros((280, 280), np.uint8)
+    ink[40:240, 130:150] = 255
+    return ink
+
+
+def tile(fig_json: dict, i: int, side: int) -> np.ndarray:
+    """Map i of a one-row plots.tile_grid figure, as the browser receives it."""
+    z = plotly_array(fig_json["data"][0]["z"]).astype(float)
+    gap = max(1, round(side / 6))
+    return z[:, i * (side + gap) : i * (side + gap) + side]
+
+
+def test_drawing_is_prepared_and_explained_by_softmax_evidence():
+    """Draw: a message before any ink; after a stroke the MNIST-style steps, the prediction, and each class's
+    evidence map x ⊙ W_c whose sum plus the bias is the score the model computes; Clear empties the canvas."""
+    from core.preprocess import prepare_drawing
+    from core.train import restore
+
+    at, job = _trained_app("softmax")
+    at.radio(key="in_source").set_value("Draw").run()
+    assert not at.exception
+    assert len(at.get("bidi_component")) == 1  # the canvas
+    assert any("Draw a digit with the mouse" in i.value for i in at.info)
+    at.session_state["in_canvas_0"] = canvas_state(a_drawn_one())
+    at.run()
+    assert not at.exception
+    steps = [img.proto.imgs[0].caption for img in at.get("image")]
+    assert steps == ["cropped to the ink", "scaled to fit 8×8", "centred by mass, 8×8"]
+    s = job.snapshot()
+    model = restore(s.config.to_dict(), s.done.weights)
+    x = prepare_drawing(
+        np.asarray(
+            Image.open(
+                io.BytesIO(base64.b64decode(at.session_state["in_canvas_0"]["drawing"]["data"].split(",", 1)[1]))
+            )
+        ),
+        8,
+    ).tensor()
+    with torch.no_grad():
+        logits = model(x)[0]
+    best = int(logits.argmax())
+    assert any(f"The model says: **{best}**" in m.value for m in at.markdown)
+    table = next(d.value for d in at.dataframe if "sum of the map" in d.value.iloc[:, 0].tolist())
+    sums, bias, score = (table.iloc[i, 1:].to_numpy(float) for i in range(3))
+    np.testing.assert_allclose(sums + bias, score, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(score, logits.numpy(), rtol=1e-4, atol=1e-5)  # the model's own logits
+    evidence = json.loads(next(c for c in at.get("plotly_chart") if c.key == "in_evidence").proto.spec)
+    W = model.W.detach().numpy()
+    np.testing.assert_allclose(tile(evidence, 3, 8), x.numpy().reshape(8, 8) * W[:, 3].reshape(8, 8), atol=1e-6)
+    assert any("x ⊙ W" in m.value and "bias" in m.value for m in at.markdown)
+
+    at.button(key="in_canvas_clear").click().run()
+    assert not at.exception
+    assert any("Draw a digit with the mouse" in i.value for i in at.info)
+    assert not any("The model says" in m.value for m in at.markdown)
+
+
+def test_cnn_saliency_for_the_predicted_and_the_picked_class():
+    """A CNN: the gradient of the predicted class's score and of a class the student picks, pixel by pixel, and
+    its source in the Code view."""
+    from core import explain as E
+    from core.train import restore
+
+    at, job = _trained_app("cnn")
+    assert not at.exception and "in_saliency" in {c.key for c in at.get("plotly_chart")}
+    s = job.snapshot()
+    model = restore(s.config.to_dict(), s.done.weights)
+    x = torch.from_numpy(np.asarray(D.load("digits").test_x[0:1], np.float32) / 255).unsqueeze(1)
+    with torch.no_grad():
+        best = int(model(x)[0].argmax())
+    picked = (best + 5) % 10
+    at.selectbox(key="in_why_class").select(str(picked)).run()
+    assert not at.exception
+    fig = json.loads(next(c for c in at.get("plotly_chart") if c.key == "in_saliency").proto.spec)
+    np.testing.assert_allclose(tile(fig, 0, 8), E.saliency(model, x, best).numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(tile(fig, 1, 8), E.saliency(model, x, picked).numpy(), rtol=1e-4, atol=1e-6)
+    labels = [a["text"] for a in fig["layout"]["annotations"]]
+    assert labels == [f"{best} (predicted)", f"{picked} (picked)"]
+    assert "def saliency" in at.code[-1].value and "torch.autograd.grad" in at.code[-1].value
