@@ -55,8 +55,8 @@ os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 from core.config import TrainConfig  # noqa: E402
 from core.events import DONE, FINISHED  # noqa: E402
 from core.jobs import JobManager  # noqa: E402
-from tests.conftest import ray_env  # noqa: E402  (its import turns token authentication on, before ray's)
-from tests.e2e.conftest import FLAGS, free_port, start_server  # noqa: E402
+from tests.conftest import ray_env, until  # noqa: E402  (its import turns token authentication on, before ray's)
+from tests.e2e.conftest import FLAGS, free_port, start_server, stop_server  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TITLE = "Train a classifier, watch it learn"
@@ -83,15 +83,6 @@ def ms(s: float) -> str:
 
 def signed_ms(s: float) -> str:
     return ("+" if s >= 0 else "-") + ms(abs(s))
-
-
-def until(predicate, timeout: float, every: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(every)
-    return False
 
 
 # ---------------------------------------------------------------------------------------- one run, timed
@@ -415,16 +406,6 @@ def end_tree(root: int, name: str, keep_root: bool = False) -> None:
             time.sleep(0.2)
     left = [pid for pid, start in tree.items() if _alive(pid, start)]
     say(f"{name}: processes {left} are still alive")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def load_once(browser, url: str, timeout_ms: int = 60_000, cluster_shown: bool = False) -> float:

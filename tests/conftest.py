@@ -3,6 +3,7 @@
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,28 @@ def _real_dir(name: str) -> Path | None:
     return Path(root) if D.find_files(name, Path(root)) else None
 
 
+def unavailable(why: str, tests: str):
+    """Skip a test whose machine lacks something; under CI, which must have it, fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{why} (CI must run {tests})")
+    pytest.skip(why)
+
+
+def until(predicate, timeout: float = 60, every: float = 0.1) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; whether it held."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return bool(predicate())
+
+
 def require_real(name: str) -> Path:
     """The DATA_DIR holding `name`, or skip (fail under CI, where the data must be there)."""
     found = _real_dir(name)
     if found is None:
-        why = f"real {name} files not found under DATA_DIR={os.environ.get('DATA_DIR')!r}"
-        if os.environ.get("CI"):
-            pytest.fail(why + " (CI must run real-data tests)")
-        pytest.skip(why)
+        unavailable(f"real {name} files not found under DATA_DIR={os.environ.get('DATA_DIR')!r}", "real-data tests")
     return found
 
 
@@ -99,10 +114,7 @@ def require_postgres() -> str:
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute("DROP TABLE IF EXISTS epochs, runs, meta CASCADE")
     except Exception as e:  # noqa: BLE001 - missing driver or server: same answer
-        why = f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})"
-        if os.environ.get("CI"):
-            pytest.fail(why + " (CI must run the PostgreSQL tests)")
-        pytest.skip(why)
+        unavailable(f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})", "the PostgreSQL tests")
     return POSTGRES_URL
 
 
@@ -118,10 +130,7 @@ def require_ray():
     try:
         import ray
     except ImportError as e:
-        why = f"Ray is not installed ({e}): pip install -r requirements-cluster.txt"
-        if os.environ.get("CI"):
-            pytest.fail(why + " (CI must run the cluster tests)")
-        pytest.skip(why)
+        unavailable(f"Ray is not installed ({e}): pip install -r requirements-cluster.txt", "the cluster tests")
     return ray
 
 

@@ -9,7 +9,7 @@ from core import data as D
 from core import models as M
 from core.config import TrainConfig
 from core.process import settle_heap
-from tests.conftest import require_real
+from tests.conftest import require_real, until
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
 SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to stop or queue behind
@@ -255,19 +255,12 @@ def test_a_light_snapshot_keeps_what_the_live_charts_draw_and_leaves_the_weights
     assert len(pickle.dumps(light)) * 4 < len(pickle.dumps(full))  # what a cluster sends each tab each second
 
 
-def _until(predicate, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline and not predicate():
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_pause_holds_the_run_step_runs_exactly_one_minibatch_and_shows_the_sgd_update():
     mgr = J.JobManager(cap=1)
     job = mgr.submit(SLOW)
     assert job.wait_first_batch(30)
     job.pause()
-    assert _until(lambda: job.snapshot().paused)
+    assert until(lambda: job.snapshot().paused, 30, 0.02)
     time.sleep(0.2)  # the batch under way when Pause came ends; then nothing moves
     held = job.snapshot().last_batch.step
     time.sleep(0.4)
@@ -275,7 +268,7 @@ def test_pause_holds_the_run_step_runs_exactly_one_minibatch_and_shows_the_sgd_u
     waiting = mgr.submit(CFG)  # a paused run keeps its slot
     assert waiting.state == J.QUEUED
     job.step()
-    assert _until(lambda: job.snapshot().stepped is not None)
+    assert until(lambda: job.snapshot().stepped is not None, 30, 0.02)
     s = job.snapshot()
     st = s.stepped
     assert s.last_batch.step == held + 1 == st.step and s.paused
@@ -287,7 +280,7 @@ def test_pause_holds_the_run_step_runs_exactly_one_minibatch_and_shows_the_sgd_u
     assert st.loss_before == pytest.approx(float(M.cross_entropy(O, st.labels).mean()), rel=1e-5)
     assert st.loss_after < st.loss_before  # one step on this batch lowers its loss
     job.resume()
-    assert _until(lambda: job.snapshot().last_batch.step > held + 5)
+    assert until(lambda: job.snapshot().last_batch.step > held + 5, 30, 0.02)
     job.stop()
     assert waiting.wait(30) and waiting.state == J.DONE  # the slot passed on
 
@@ -298,7 +291,7 @@ def test_a_step_of_the_mlp_and_cnn_reports_each_layers_gradient_norm(model):
     assert job.wait_first_batch(30)
     job.pause()
     job.step()
-    assert _until(lambda: job.snapshot().stepped is not None)
+    assert until(lambda: job.snapshot().stepped is not None, 30, 0.02)
     st = job.snapshot().stepped
     layers = {n for n, _ in M.build(model, 8).named_parameters()}
     assert set(st.grad_norms) == layers and all(v > 0 for v in st.grad_norms.values())

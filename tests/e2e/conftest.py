@@ -104,17 +104,24 @@ def start_server(
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
+def stop_server(proc: subprocess.Popen) -> None:
+    """End a server start_server started: politely, then for good after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "streamlit.log"
     proc = start_server(port, {"RUNS_DB": str(log.parent / "runs.db")}, log)
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import POSTGRES_URL, ray_env, require_postgres, require_ray
-from tests.e2e.conftest import free_port, start_server, type_into
+from tests.e2e.conftest import free_port, start_server, stop_server, type_into
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
   return el && el._fullData && el._fullData.length ? el._fullData[0].x.length : 0; }"""
@@ -92,13 +92,8 @@ def test_a_run_started_on_one_replica_is_followed_on_another_and_outlives_the_fi
         other.locator(".js-plotly-plot").first.wait_for()
         shots(other, "replica-b-results-cluster-gone", full_page=False)
     finally:
-        for proc in (a, b):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_server(a)
+        stop_server(b)
 
 
 def test_a_cluster_unreachable_at_start_is_said_on_the_train_page(browser, tmp_path, shots):
@@ -121,5 +116,4 @@ def test_a_cluster_unreachable_at_start_is_said_on_the_train_page(browser, tmp_p
         assert tab.get_by_text("Running:").count() == 0
         assert tab.locator("[data-testid=stException]").count() == 0
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_server(server)
