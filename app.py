@@ -14,22 +14,26 @@ if __name__ != "__main__":
 
     app = st.App(__file__, routes=server.routes(), lifespan=server.lifespan)
 else:
+    from core.i18n import tr
     from core.process import page_drawn
+    from ui.i18n import language_ui, setup
     from ui.state import settings_from_url, settings_to_url
 
-    st.set_page_config(page_title="Learn image classification", page_icon="🔢", layout="wide")
+    setup()  # this run's language: the switch's, the URL's (?lang=), or the browser's
+    st.set_page_config(page_title=tr("Learn image classification"), page_icon="🔢", layout="wide")
     st.html(Path(__file__).parent / "ui" / "page.css")  # the projector-sized layout, for every page
     settings_from_url()  # a reload or a shared link: the Train settings it carries...
     settings_to_url()  # ...and back into the URL, on whatever page this is (the Train page updates it too)
+    language_ui()
     st.navigation(
         [
-            st.Page("pages/train.py", title="Train", icon="🏋️", default=True),
-            st.Page("pages/data.py", title="Data", icon="🖼️"),
-            st.Page("pages/results.py", title="Results", icon="🎯"),
-            st.Page("pages/inside.py", title="Inside the model", icon="🔬"),
-            st.Page("pages/compare.py", title="Compare runs", icon="📈"),
-            st.Page("pages/race.py", title="Same-seed race", icon="🏁"),
-            st.Page("pages/board.py", title="Class board", icon="🏫"),
+            st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
+            st.Page("pages/data.py", title=tr("Data"), icon="🖼️"),
+            st.Page("pages/results.py", title=tr("Results"), icon="🎯"),
+            st.Page("pages/inside.py", title=tr("Inside the model"), icon="🔬"),
+            st.Page("pages/compare.py", title=tr("Compare runs"), icon="📈"),
+            st.Page("pages/race.py", title=tr("Same-seed race"), icon="🏁"),
+            st.Page("pages/board.py", title=tr("Class board"), icon="🏫"),
         ],
         position="top",  # the sidebar is the Train page's settings: on a projector they fit without scrolling
     ).run()

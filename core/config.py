@@ -6,16 +6,21 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from core.data import REGISTRY as DATASETS
+from core.i18n import N_, tr
 from core.models import REGISTRY as MODELS
 
-OPTIMIZERS = {"sgd": "SGD (hand-written)", "adam": "Adam"}  # name -> label
+OPTIMIZERS = {"sgd": N_("SGD (hand-written)"), "adam": "Adam"}  # name -> label
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # How fast a run goes: "slow" spaces its batches so each epoch lasts about SLOW_EPOCH_S, for a class to follow.
-PACES = {"full": "Full speed", "slow": "Slow motion"}
+PACES = {"full": N_("Full speed"), "slow": N_("Slow motion")}
 SLOW_EPOCH_S = 1.0
 # The learning rate over a run (core.train.lr_at): steady, cut tenfold at 50 % and 75 % of the steps, or a cosine
 # from lr down to 0.
-SCHEDULES = {"constant": "Constant", "step": "Step (÷10 at 50 % and 75 %)", "cosine": "Cosine to zero"}
+SCHEDULES = {
+    "constant": N_("Constant"),
+    "step": N_("Step (÷10 at 50 % and 75 %)"),
+    "cosine": N_("Cosine to zero"),
+}
 WEIGHT_DECAY_CHOICES = (0.0, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)  # the weight-decay slider's stops
 # The learning-rate slider's stops (log scale); a preset's or a URL's value between them snaps to the nearest.
 LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -64,20 +69,38 @@ class TrainConfig:
             ("schedule", SCHEDULES),
         ):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
-                out.append(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
+                out.append(
+                    tr(
+                        "{name} must be one of {allowed} (got {value!r}).",
+                        name=name,
+                        allowed=", ".join(allowed),
+                        value=getattr(self, name),
+                    )
+                )
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-                out.append(f"{name} must be a number (got {value!r}).")
+                out.append(tr("{name} must be a number (got {value!r}).", name=name, value=value))
             elif not lo <= value <= hi:
-                out.append(f"{name} must be between {lo:g} and {hi:g} (got {value:g}).")
+                out.append(
+                    tr(
+                        "{name} must be between {lo:g} and {hi:g} (got {value:g}).",
+                        name=name,
+                        lo=lo,
+                        hi=hi,
+                        value=value,
+                    )
+                )
         for name in ("batch_size", "epochs", "train_subset", "seed", "hidden"):
             if isinstance(getattr(self, name), float):
-                out.append(f"{name} must be a whole number (got {getattr(self, name)!r}).")
+                out.append(tr("{name} must be a whole number (got {value!r}).", name=name, value=getattr(self, name)))
         if not out and self.dropout > 0 and self.model in MODELS and not MODELS[self.model].hidden_layers:
             out.append(
-                f"dropout needs hidden units to drop: use the MLP or the CNN, or set dropout to 0 "
-                f"({MODELS[self.model].short} has none)."
+                tr(
+                    "dropout needs hidden units to drop: use the MLP or the CNN, or set dropout to 0 "
+                    "({model} has none).",
+                    model=MODELS[self.model].short,
+                )
             )
         return out
 
@@ -103,11 +126,11 @@ class TrainConfig:
 
 # What the Train page's recipe box calls each preset.
 PRESET_TITLES = {
-    "d2l-softmax": "d2l: softmax regression from scratch (Fashion-MNIST)",
-    "seed-cnn": "The seed CNN with Adam (Fashion-MNIST)",
-    "mnist-logreg": "Logistic regression on MNIST, 20 % held out",
-    "overfit": "Overfit on purpose: an MLP on 500 MNIST images, 40 epochs",
-    "overfit-wd": "The same, regularized: weight decay and dropout",
+    "d2l-softmax": N_("d2l: softmax regression from scratch (Fashion-MNIST)"),
+    "seed-cnn": N_("The seed CNN with Adam (Fashion-MNIST)"),
+    "mnist-logreg": N_("Logistic regression on MNIST, 20 % held out"),
+    "overfit": N_("Overfit on purpose: an MLP on 500 MNIST images, 40 epochs"),
+    "overfit-wd": N_("The same, regularized: weight decay and dropout"),
 }
 
 # The seed tutorials' recipes. Their published figures are asserted in tests/test_presets_real.py.

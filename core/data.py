@@ -16,17 +16,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.i18n import N_, tr
+
 FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
+    N_("T-shirt/top"),
+    N_("Trouser"),
+    N_("Pullover"),
+    N_("Dress"),
+    N_("Coat"),
+    N_("Sandal"),
+    N_("Shirt"),
+    N_("Sneaker"),
+    N_("Bag"),
+    N_("Ankle boot"),
 )
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 
@@ -45,11 +47,21 @@ class DatasetInfo:
     size: int  # images are size x size
     torchvision_name: str | None  # folder torchvision uses under the root, None for embedded sets
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The class names as a student reads them, in the current language (`classes` stays English: data)."""
+        return tuple(tr(c) for c in self.classes)
+
+    @property
+    def display_title(self) -> str:
+        """The title in the current language."""
+        return tr(self.title)
+
 
 REGISTRY: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo("digits", "Digits 8x8 (embedded)", DIGIT_CLASSES, 8, None),
-    "mnist": DatasetInfo("mnist", "MNIST handwritten digits", DIGIT_CLASSES, 28, "MNIST"),
-    "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST clothing", FASHION_CLASSES, 28, "FashionMNIST"),
+    "digits": DatasetInfo("digits", N_("Digits 8x8 (embedded)"), DIGIT_CLASSES, 8, None),
+    "mnist": DatasetInfo("mnist", N_("MNIST handwritten digits"), DIGIT_CLASSES, 28, "MNIST"),
+    "fashion-mnist": DatasetInfo("fashion-mnist", N_("Fashion-MNIST clothing"), FASHION_CLASSES, 28, "FashionMNIST"),
 }
 
 
@@ -79,7 +91,9 @@ def info(name: str) -> DatasetInfo:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise DatasetError(f"Unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}.") from None
+        raise DatasetError(
+            tr("Unknown dataset {name!r}; choose one of {names}.", name=name, names=", ".join(REGISTRY))
+        ) from None
 
 
 def data_dir() -> Path:
@@ -101,25 +115,44 @@ def read_idx(path: str | os.PathLike, expect_dims: int | None = None) -> torch.T
             raw = f.read()
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise IDXError(
-            f"{path}: cannot read ({e}). The file is damaged or truncated: delete it and download it again."
+            tr(
+                "{path}: cannot read ({error}). The file is damaged or truncated: delete it and download it again.",
+                path=path,
+                error=e,
+            )
         ) from None
     if len(raw) < 4:
-        raise IDXError(f"{path}: only {len(raw)} bytes, not an IDX file (truncated?).")
+        raise IDXError(tr("{path}: only {n} bytes, not an IDX file (truncated?).", path=path, n=len(raw)))
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
-        raise IDXError(f"{path}: bad magic number {raw[:4].hex()}, not an unsigned-byte IDX file.")
+        raise IDXError(
+            tr("{path}: bad magic number {magic}, not an unsigned-byte IDX file.", path=path, magic=raw[:4].hex())
+        )
     if expect_dims is not None and ndim != expect_dims:
-        raise IDXError(f"{path}: has {ndim} dimensions, expected {expect_dims} (images and labels swapped?).")
+        raise IDXError(
+            tr(
+                "{path}: has {ndim} dimensions, expected {expected} (images and labels swapped?).",
+                path=path,
+                ndim=ndim,
+                expected=expect_dims,
+            )
+        )
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise IDXError(f"{path}: header cut short (truncated file).")
+        raise IDXError(tr("{path}: header cut short (truncated file).", path=path))
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(shape))
     got = len(raw) - header
     if got != expected:
         raise IDXError(
-            f"{path}: header promises {expected:,} bytes of data for shape {shape}, "
-            f"file has {got:,} (truncated or corrupt)."
+            tr(
+                "{path}: header promises {expected:,} bytes of data for shape {shape}, "
+                "file has {got:,} (truncated or corrupt).",
+                path=path,
+                expected=expected,
+                shape=shape,
+                got=got,
+            )
         )
     array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
     return torch.from_numpy(array.copy())
@@ -174,11 +207,15 @@ def find_files(name: str, root: Path | None = None) -> list[Path] | None:
 def missing_message(name: str, root: Path | None = None) -> str:
     """What to do when a dataset's files are nowhere to be found."""
     dirs = candidate_dirs(name, root)
-    return (
-        f"The {info(name).title} files were not found and could not be downloaded "
-        f"(offline?). Put these four files (plain or .gz): {', '.join(IDX_FILES)} "
-        f"into {dirs[0]}/ (or set DATA_DIR to a folder holding {name}/), "
-        f"or choose the embedded 'digits' dataset, which needs no files."
+    return tr(
+        "The {title} files were not found and could not be downloaded "
+        "(offline?). Put these four files (plain or .gz): {files} "
+        "into {folder}/ (or set DATA_DIR to a folder holding {name}/), "
+        "or choose the embedded 'digits' dataset, which needs no files.",
+        title=info(name).display_title,
+        files=", ".join(IDX_FILES),
+        folder=dirs[0],
+        name=name,
     )
 
 
@@ -208,7 +245,7 @@ def download(
         cls(str(root), train=True, download=True)
     except Exception as e:  # URLError, RuntimeError (md5), OSError (disk): all mean "not downloaded"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DatasetMissing(missing_message(name, root) + f" Download failed: {first}") from None
+        raise DatasetMissing(missing_message(name, root) + tr(" Download failed: {error}", error=first)) from None
     found = _find_in(root / info(name).torchvision_name / "raw")
     if not found:
         raise DatasetMissing(missing_message(name, root))
@@ -244,14 +281,36 @@ def _load_digits() -> Dataset:
 
 def _load_files(name: str, paths: list[Path]) -> Dataset:
     train_x, train_y, test_x, test_y = (read_idx(p, dims) for p, dims in zip(paths, (3, 1, 3, 1)))
-    for x, y, split in ((train_x, train_y, "train"), (test_x, test_y, "test")):
+    for x, y, split in ((train_x, train_y, N_("train")), (test_x, test_y, N_("test"))):
         if len(x) != len(y):
-            raise IDXError(f"{name} {split}: {len(x):,} images but {len(y):,} labels (mismatched files).")
+            raise IDXError(
+                tr(
+                    "{name} {split}: {images:,} images but {labels:,} labels (mismatched files).",
+                    name=name,
+                    split=tr(split),
+                    images=len(x),
+                    labels=len(y),
+                )
+            )
         if int(y.max()) >= len(info(name).classes):
-            raise IDXError(f"{name} {split}: label {int(y.max())} out of range (wrong file?).")
+            raise IDXError(
+                tr(
+                    "{name} {split}: label {label} out of range (wrong file?).",
+                    name=name,
+                    split=tr(split),
+                    label=int(y.max()),
+                )
+            )
     size = info(name).size
     if tuple(train_x.shape[1:]) != (size, size) or tuple(test_x.shape[1:]) != (size, size):
-        raise IDXError(f"{name}: images are {tuple(train_x.shape[1:])}, expected ({size}, {size}).")
+        raise IDXError(
+            tr(
+                "{name}: images are {shape}, expected ({size}, {size}).",
+                name=name,
+                shape=tuple(train_x.shape[1:]),
+                size=size,
+            )
+        )
     return Dataset(info(name), train_x, train_y.long(), test_x, test_y.long())
 
 
@@ -299,7 +358,7 @@ class Split:
 def split(n: int, val_fraction: float, seed: int, subset: int = 0) -> Split:
     """Seeded train/validation index split; subset > 0 keeps only that many training images."""
     if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        raise ValueError(tr("val_fraction must be in [0, 1), got {value}", value=val_fraction))
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_val = int(round(n * val_fraction))
     if val_fraction > 0 and n_val == 0:
@@ -308,7 +367,7 @@ def split(n: int, val_fraction: float, seed: int, subset: int = 0) -> Split:
     if subset:
         train = train[:subset]
     if len(train) == 0:
-        raise ValueError("No training images left: lower the validation fraction or raise the subset.")
+        raise ValueError(tr("No training images left: lower the validation fraction or raise the subset."))
     return Split(train, val)
 
 

@@ -9,6 +9,7 @@ see Jobs and Job: they poll job.snapshot(), a consistent copy taken under a lock
 from __future__ import annotations
 
 import collections
+import contextvars
 import hashlib
 import hmac
 import itertools
@@ -42,6 +43,7 @@ from core.events import (
     Stepped,
     Stopped,
 )
+from core.i18n import N_, language, tr, using
 from core.process import CORES, release_memory
 from core.train import Control, train
 
@@ -178,6 +180,8 @@ class TrainingJob:
         self._peek: Peek | None = None
         self._stepped: Stepped | None = None
         self.control = Control()  # Pause, Resume, Step
+        self._context = contextvars.copy_context()
+        self.language = language()  # the submitting student's: stop reasons and failures are written in it
         self._threads = 0
         self.queue_position: Callable[[], int | None] = lambda: None
         self.submitted_at = time.time()
@@ -200,11 +204,17 @@ class TrainingJob:
             if self._state != QUEUED or self._thread is not None:
                 return
             self._state, self._threads, self.started_at = RUNNING, threads, time.time()
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.id}", daemon=True)
+        # in the submitting page's context: the run's messages come in its student's language (core.i18n)
+        self._thread = threading.Thread(
+            target=self._context.run, args=(self._run,), name=f"train-{self.id}", daemon=True
+        )
         self._thread.start()
 
-    def stop(self, reason: str = "Stopped by request.") -> None:
-        """Ask the job to stop; a queued job is cancelled at once."""
+    def stop(self, reason: str = N_("Stopped by request."), **values) -> None:
+        """Ask the job to stop; a queued job is cancelled at once. `reason` is an English message (marked N_, with
+        {name} placeholders filled from `values`), shown in the language of the student who started the job."""
+        with using(self.language):
+            reason = tr(reason, **values)
         with self._lock:
             self._stop_reason = self._stop_reason or reason
             if self._state == QUEUED:
@@ -247,17 +257,17 @@ class TrainingJob:
                     and self.started_at is not None
                     and time.time() - self.started_at > self.max_runtime_s
                 ):
-                    self._stop_reason = self._stop_reason or (
-                        f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s."
+                    self._stop_reason = self._stop_reason or tr(
+                        "Stopped: the run hit the server's limit of {limit:g} s.", limit=self.max_runtime_s
                     )
                     self._stop.set()
         except Exception as e:  # a bug or a bad environment must fail this job alone
             traceback.print_exc()
-            self._record(Failed(message=f"Training crashed: {type(e).__name__}: {e}"))
+            self._record(Failed(message=tr("Training crashed: {error}: {detail}", error=type(e).__name__, detail=e)))
         finally:
             with self._lock:
                 if self._state == RUNNING:  # the iterator ended without a final event
-                    self._finish_locked(FAILED, "Training ended unexpectedly.")
+                    self._finish_locked(FAILED, tr("Training ended unexpectedly."))
             self._notify_finish()
 
     def _record(self, event: Event) -> None:
@@ -355,7 +365,7 @@ class Job(Protocol):
 
     def snapshot(self, light: bool = False) -> Snapshot: ...
 
-    def stop(self, reason: str = "Stopped by request.") -> None: ...
+    def stop(self, reason: str = N_("Stopped by request.")) -> None: ...
 
     def pause(self) -> None: ...
 
@@ -479,8 +489,11 @@ class JobManager:
             mine = [j for j in self._jobs.values() if j.state in ACTIVE and same_student(j, student, nickname)]
             if self.per_student is not None and len(mine) >= self.per_student:
                 raise LimitReached(
-                    f"You already have {len(mine)} runs training or waiting, the most one student may have at once "
-                    f"on this server: stop one, or wait for one to finish."
+                    tr(
+                        "You already have {n} runs training or waiting, the most one student may have at once "
+                        "on this server: stop one, or wait for one to finish.",
+                        n=len(mine),
+                    )
                 )
             self._jobs[job.id] = job
             self._queue.append(job)
@@ -533,7 +546,7 @@ class JobManager:
 
     def where(self) -> str:
         """Where runs train, for a sentence like 'about 20 s on ...'."""
-        return f"this server's {self.cores} CPU cores"
+        return tr("this server's {cores} CPU cores", cores=self.cores)
 
     def error(self) -> str | None:
         """Why runs cannot be started or followed now: never, in this process."""
@@ -541,7 +554,7 @@ class JobManager:
 
     def stop_all(self) -> None:
         for job in self.jobs():
-            job.stop("Stopped: the server is shutting down.")
+            job.stop(N_("Stopped: the server is shutting down."))
 
     def close(self) -> None:
         self._closed.set()
@@ -606,10 +619,11 @@ class JobManager:
         for job in jobs:
             if job.released_at is not None and now - job.released_at >= self.grace_s:
                 if job.state not in FINISHED:
-                    job.stop("Stopped: its browser tab was closed.")
+                    job.stop(N_("Stopped: its browser tab was closed."))
                     stopped += 1
             elif self.max_runtime_s and job.state == RUNNING and now - (job.started_at or now) > self.max_runtime_s:
-                job.stop(f"Stopped: the run hit the server's limit of {self.max_runtime_s:g} s.")  # paused, say
+                # paused, say
+                job.stop(N_("Stopped: the run hit the server's limit of {limit:g} s."), limit=self.max_runtime_s)
                 stopped += 1
         forgotten = 0
         with self._lock:

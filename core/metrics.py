@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from core.i18n import tr
+
 
 def accuracy(labels, predictions) -> float:
     labels, predictions = np.asarray(labels), np.asarray(predictions)
@@ -63,31 +65,47 @@ def diagnose(batch_losses, epoch_losses, lr: float) -> tuple[str, str] | None:
         return None
     first, worst = float(batch_losses[0]), float(max(batch_losses))
     end = float(epoch_losses[-1]) if len(epoch_losses) else float(batch_losses[-1])
-    lower = f"Try {lr / 10:g}."
+    lower = lr / 10
     if end > first:
-        return "too_high", (
-            f"The loss ended above where it started ({end:.3g} against {first:.3g}): the learning rate ({lr:g}) "
-            f"is too high, so each step overshoots the minimum. {lower}"
+        return "too_high", tr(
+            "The loss ended above where it started ({end:.3g} against {first:.3g}): the learning rate ({lr:g}) "
+            "is too high, so each step overshoots the minimum. Try {lower:g}.",
+            end=end,
+            first=first,
+            lr=lr,
+            lower=lower,
         )
     if worst > SPIKE * first and end > SPIKE_MATTERS * first:
-        return "too_high", (
-            f"The batch loss jumped to {worst:.3g}, {worst / first:.0f} times where it started: the learning rate "
-            f"({lr:g}) is too high, so steps overshoot and undo what was learned. {lower}"
+        return "too_high", tr(
+            "The batch loss jumped to {worst:.3g}, {times:.0f} times where it started: the learning rate "
+            "({lr:g}) is too high, so steps overshoot and undo what was learned. Try {lower:g}.",
+            worst=worst,
+            times=worst / first,
+            lr=lr,
+            lower=lower,
         )
     if end > STUCK * first:
         if worst > JUMPED * first:
-            return "too_high", (
-                f"The loss jumped, then stayed near where it started ({end:.3g}): one step too far broke the "
-                f"model and it stopped learning. The learning rate ({lr:g}) is too high. {lower}"
+            return "too_high", tr(
+                "The loss jumped, then stayed near where it started ({end:.3g}): one step too far broke the "
+                "model and it stopped learning. The learning rate ({lr:g}) is too high. Try {lower:g}.",
+                end=end,
+                lr=lr,
+                lower=lower,
             )
-        return "too_low", (
-            f"The loss has barely fallen (from {first:.3g} to {end:.3g}): the learning rate ({lr:g}) is probably "
-            f"too low. Try {lr * 10:g}, or many more epochs."
+        return "too_low", tr(
+            "The loss has barely fallen (from {first:.3g} to {end:.3g}): the learning rate ({lr:g}) is probably "
+            "too low. Try {higher:g}, or many more epochs.",
+            first=first,
+            end=end,
+            lr=lr,
+            higher=lr * 10,
         )
     if len(epoch_losses) >= 2 and (epoch_losses[-2] - epoch_losses[-1]) / epoch_losses[-2] > STILL_FALLING:
         drop = (epoch_losses[-2] - epoch_losses[-1]) / epoch_losses[-2]
-        return "still_falling", (
-            f"The loss was still falling in the last epoch ({drop:.0%} lower than the one before): it has more to "
-            f"learn. Train for more epochs."
+        return "still_falling", tr(
+            "The loss was still falling in the last epoch ({drop:.0%} lower than the one before): it has more to "
+            "learn. Train for more epochs.",
+            drop=drop,
         )
     return None

@@ -7,12 +7,15 @@ Adding a model: its class here and one ModelSpec in REGISTRY; pages, the CLI and
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from core.i18n import N_, tr
 
 # ------------------------------------------------------------------------- softmax from scratch
 
@@ -135,15 +138,20 @@ class ModelSpec:
     hidden_layers: bool = True  # has hidden units, so dropout applies
 
     @property
+    def display_label(self) -> str:
+        """The label in the current language (`label` stays English: a widget's option, a URL's value)."""
+        return tr(self.label)
+
+    @property
     def short(self) -> str:
-        """The label without its parenthesis: 'Softmax regression' for headings."""
-        return self.label.split(" (")[0]
+        """The label without its parenthesis, in the current language: 'Softmax regression' for headings."""
+        return re.split(r" \(|（", self.display_label)[0]
 
 
 REGISTRY: dict[str, ModelSpec] = {
     "softmax": ModelSpec(
         name="softmax",
-        label="Softmax regression (from scratch)",
+        label=N_("Softmax regression (from scratch)"),
         build=lambda size, classes, hidden, dropout: SoftmaxRegression(size * size, classes),
         inside=("templates",),
         scratch=True,
@@ -151,14 +159,14 @@ REGISTRY: dict[str, ModelSpec] = {
     ),
     "mlp": ModelSpec(
         name="mlp",
-        label="MLP (one hidden layer)",
+        label=N_("MLP (one hidden layer)"),
         build=lambda size, classes, hidden, dropout: MLP(size * size, hidden, classes, dropout),
         inside=("hidden_units",),
         threads=2,
     ),
     "cnn": ModelSpec(
         name="cnn",
-        label="CNN (the seed LeNet)",
+        label=N_("CNN (the seed LeNet)"),
         build=lambda size, classes, hidden, dropout: CNN(size, classes, dropout),
         inside=("filters", "feature_maps"),
         channels_last=True,
@@ -172,7 +180,9 @@ def spec(name: str) -> ModelSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(REGISTRY)}.") from None
+        raise ValueError(
+            tr("Unknown model {name!r}; choose one of {names}.", name=name, names=", ".join(REGISTRY))
+        ) from None
 
 
 def build(model: str, size: int, num_classes: int = 10, hidden: int = 256, dropout: float = 0.0) -> nn.Module:

@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.signal import lfilter
 
+from core.i18n import N_, tr
+
 FONT = dict(size=16)
 COLORS = {
     "train loss": "#1f77b4",
@@ -139,7 +141,7 @@ def batch_loss_spec(
             "x": xs,
             "y": ys,
             "mode": "lines",
-            "name": "batch loss",
+            "name": tr("batch loss"),
             "line": {"color": "#9ecae1" if smooth else COLORS["train loss"], "width": 1.5},
         }
     ]
@@ -151,16 +153,16 @@ def batch_loss_spec(
                 "x": xs,
                 "y": ys,
                 "mode": "lines",
-                "name": "smoothed",
+                "name": tr("smoothed"),
                 "line": {"color": COLORS["train loss"], "width": 3},
             }
         )
     span = {"range": [0, total_epochs]} if total_epochs and batches_per_epoch else {"rangemode": "tozero"}
     axes = _axes(
-        {"title": "epoch" if batches_per_epoch else "batch", **span},
-        {"title": "cross-entropy loss", "rangemode": "tozero"},
+        {"title": tr("epoch") if batches_per_epoch else tr("batch"), **span},
+        {"title": tr("cross-entropy loss"), "rangemode": "tozero"},
     )
-    return {"data": traces, "layout": _live_layout(height, "Loss per batch", **axes)}
+    return {"data": traces, "layout": _live_layout(height, tr("Loss per batch"), **axes)}
 
 
 def batch_loss(*args, **kwargs) -> go.Figure:
@@ -173,10 +175,10 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
     xs = np.array([e["epoch"] for e in epochs], dtype=float)
     traces = []
     for key, label in (
-        ("train_loss", "train loss"),
-        ("train_acc", "train acc"),
-        ("val_acc", "val acc"),
-        ("test_acc", "test acc"),
+        ("train_loss", N_("train loss")),
+        ("train_acc", N_("train acc")),
+        ("val_acc", N_("val acc")),
+        ("test_acc", N_("test acc")),
     ):
         ys = [e.get(key) for e in epochs]
         if any(y is not None for y in ys):
@@ -188,19 +190,19 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
                 "x": xs,
                 "y": ys,
                 "mode": "lines+markers",
-                "name": label,
+                "name": tr(label),  # the label stays the COLORS key
                 "marker": {"size": 10},
                 "line": line,
             }
             traces.append(trace if loss else {**trace, "yaxis": "y2"})
     last = total_epochs or int(xs.max(initial=1))
     axes = _axes(
-        {"title": "epoch", "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
-        {"title": "loss", "rangemode": "tozero"},
+        {"title": tr("epoch"), "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
+        {"title": tr("loss"), "rangemode": "tozero"},
     )
     axes["yaxis2"] = {
         **_AXIS,
-        "title": {"text": "accuracy"},
+        "title": {"text": tr("accuracy")},
         "overlaying": "y",
         "side": "right",
         "range": [0, 1.02],
@@ -209,7 +211,7 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
         "showgrid": False,
         "automargin": False,
     }
-    layout = _live_layout(height, "Per epoch", **axes)
+    layout = _live_layout(height, tr("Per epoch"), **axes)
     return {"data": traces, "layout": {**layout, "margin": {**layout["margin"], "r": 80}}}
 
 
@@ -245,13 +247,14 @@ def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height:
             text=[text[i][j] for i in range(k) for j in range(k)],
             mode="markers",
             marker=dict(symbol="square", size=36, opacity=0.01, color="#000"),
-            hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+            hovertemplate=tr("true %{y}<br>predicted %{x}") + "<br>%{text}<extra></extra>",
             showlegend=False,
         )
     )
-    fig.update_yaxes(title="true class", autorange="reversed", type="category")
-    fig.update_xaxes(title="predicted class", type="category", tickangle=-30)
-    return _layout(fig, height, "Confusion matrix" + (" (row-normalized)" if normalized else " (counts)"))
+    fig.update_yaxes(title=tr("true class"), autorange="reversed", type="category")
+    fig.update_xaxes(title=tr("predicted class"), type="category", tickangle=-30)
+    title = tr("Confusion matrix (row-normalized)") if normalized else tr("Confusion matrix (counts)")
+    return _layout(fig, height, title)
 
 
 def image_grid(
@@ -288,8 +291,8 @@ def class_balance(counts, classes, height: int = 320) -> go.Figure:
             marker_color="#1f77b4",
         )
     )
-    fig.update_yaxes(title="images", rangemode="tozero")
-    return _layout(fig, height, "Class balance (training set)")
+    fig.update_yaxes(title=tr("images"), rangemode="tozero")
+    return _layout(fig, height, tr("Class balance (training set)"))
 
 
 def pixel_heatmap(image: np.ndarray, scaled: bool, height: int = 520) -> go.Figure:
@@ -304,12 +307,13 @@ def pixel_heatmap(image: np.ndarray, scaled: bool, height: int = 520) -> go.Figu
             showscale=True,
             text=z if small else None,
             texttemplate=f"%{{text:{fmt}}}" if small else None,
-            hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+            hovertemplate=tr("row %{y}, col %{x}: %{z}") + "<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_xaxes(constrain="domain")
-    return _layout(fig, height, "Pixel values " + ("0-1 (as the model sees them)" if scaled else "0-255 (as stored)"))
+    title = tr("Pixel values 0-1 (as the model sees them)") if scaled else tr("Pixel values 0-255 (as stored)")
+    return _layout(fig, height, title)
 
 
 def weight_templates(W: np.ndarray, size: int, classes, cols: int = 5, height: int = 640) -> go.Figure:
@@ -330,7 +334,7 @@ def weight_templates(W: np.ndarray, size: int, classes, cols: int = 5, height: i
                 zmid=0,
                 showscale=c == k - 1,
                 name=str(classes[c]),
-                hovertemplate=f"{classes[c]}<br>row %{{y}}, col %{{x}}<br>w = %{{z:.4f}}<extra></extra>",
+                hovertemplate=f"{classes[c]}<br>" + tr("row %{y}, col %{x}") + "<br>w = %{z:.4f}<extra></extra>",
             ),
             row=c // cols + 1,
             col=c % cols + 1,
@@ -359,9 +363,9 @@ def probability_bars(probs, classes, true_class: int | None = None, height: int 
     fig = go.Figure(
         go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs], textposition="outside")
     )
-    fig.update_yaxes(range=[0, 1.1], title="probability")
+    fig.update_yaxes(range=[0, 1.1], title=tr("probability"))
     fig.update_xaxes(type="category", dtick=1)  # every class labelled, digits' "0".."9" included
-    return _layout(fig, height, "Class probabilities")
+    return _layout(fig, height, tr("Class probabilities"))
 
 
 def tile_grid(
@@ -424,7 +428,7 @@ def bias_bars(b, classes, height: int = 260) -> go.Figure:
     )
     fig.update_yaxes(title="b", zeroline=True)
     fig.update_xaxes(type="category")
-    return _layout(fig, height, "Bias b (one per class)")
+    return _layout(fig, height, tr("Bias b (one per class)"))
 
 
 def plain(text: str) -> str:
@@ -449,7 +453,7 @@ def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str
                     line=dict(color=PALETTE[i % len(PALETTE)], width=3),
                 )
             )
-    fig.update_xaxes(title="epoch")
+    fig.update_xaxes(title=tr("epoch"))
     return _layout(fig, height, title)
 
 
@@ -461,13 +465,18 @@ def race_losses(series: list[tuple[str, list[float], list[float]]], height: int 
         fig.add_trace(
             go.Scatter(x=xs, y=ys, mode="lines", name=plain(label), line=dict(color=PALETTE[i % len(PALETTE)], width=3))
         )
-    fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="loss (smoothed)", rangemode="tozero")
-    return _layout(fig, height, "Loss per batch")
+    fig.update_xaxes(title=tr("epoch"), rangemode="tozero")
+    fig.update_yaxes(title=tr("loss (smoothed)"), rangemode="tozero")
+    return _layout(fig, height, tr("Loss per batch"))
 
 
-def hyper_scatter(rows: list[dict], x: str, log_x: bool = False, height: int = 460, font: int = 16) -> go.Figure:
-    """Each run a dot: a hyperparameter against test accuracy, coloured by model, named by nickname."""
+def hyper_scatter(
+    rows: list[dict], x: str, log_x: bool = False, height: int = 460, font: int = 16, x_title: str | None = None
+) -> go.Figure:
+    """Each run a dot: a hyperparameter against test accuracy, coloured by model, named by nickname.
+
+    x is the rows' key; x_title the name shown for it (the caller's translated label; the key by default)."""
+    x_title = x_title or x
     fig = go.Figure()
     models = sorted({r["model"] for r in rows})
     for i, m in enumerate(models):
@@ -478,13 +487,62 @@ def hyper_scatter(rows: list[dict], x: str, log_x: bool = False, height: int = 4
                 y=[r["test acc"] for r in pts],
                 mode="markers",
                 name=m,
-                text=[plain(r["nickname"] or "anonymous") for r in pts],
+                text=[plain(r["nickname"] or tr("anonymous")) for r in pts],
                 marker=dict(size=font, color=PALETTE[i % len(PALETTE)], line=dict(width=1)),
-                hovertemplate="%{text}<br>" + x + " %{x}<br>test acc %{y:.3f}<extra></extra>",
+                hovertemplate="%{text}<br>" + x_title + " %{x}<br>" + tr("test acc %{y:.3f}") + "<extra></extra>",
             )
         )
-    fig.update_xaxes(title=x, type="log" if log_x else None, dtick=1 if log_x else None)  # log: powers of 10
-    fig.update_yaxes(title="test accuracy", range=[0, 1.04], tickformat=".0%")
-    fig = _layout(fig, height, f"{x} against test accuracy")
+    fig.update_xaxes(title=x_title, type="log" if log_x else None, dtick=1 if log_x else None)  # log: powers of 10
+    fig.update_yaxes(title=tr("test accuracy"), range=[0, 1.04], tickformat=".0%")
+    fig = _layout(fig, height, tr("{x} against test accuracy", x=x_title))
     fig.update_layout(font=dict(size=font))
     return fig
+
+
+def template_animation(frames: list[tuple[str, np.ndarray]], size: int, classes, height: int = 640) -> go.Figure:
+    """The softmax templates forming: weight_templates at each kept point of a run (label, W), played by the
+    figure's own ▶ button in the browser (no rerun per frame). Each frame has its own colour scale: the first
+    templates are faint, and a shared scale would show them blank."""
+    first = weight_templates(frames[-1][1], size, classes, height=height)
+
+    def data(W: np.ndarray) -> list[dict]:
+        lim = float(np.abs(W).max()) or 1.0
+        return [dict(type="heatmap", z=W[:, c].reshape(size, size), zmin=-lim, zmax=lim) for c in range(len(classes))]
+
+    first.frames = [go.Frame(name=name, data=data(W)) for name, W in frames]
+    for trace, frame_trace in zip(first.data, first.frames[0].data):
+        trace.z, trace.zmin, trace.zmax = frame_trace.z, frame_trace.zmin, frame_trace.zmax
+    play = dict(frame=dict(duration=500, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
+    first.update_layout(
+        margin=dict(l=10, r=10, t=40, b=110),
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                y=-0.04,
+                xanchor="left",
+                yanchor="top",
+                showactive=False,
+                buttons=[
+                    dict(label=tr("▶ Play"), method="animate", args=[None, play]),
+                    dict(label=tr("⏸ Pause"), method="animate", args=[[None], {**play, "mode": "immediate"}]),
+                ],
+            )
+        ],
+        sliders=[
+            dict(
+                active=0,
+                x=0.3,
+                len=0.7,
+                y=-0.02,
+                yanchor="top",
+                currentvalue=dict(prefix=tr("Weights after ")),
+                steps=[
+                    dict(label=name, method="animate", args=[[name], {**play, "frame": dict(duration=0, redraw=True)}])
+                    for name, _ in frames
+                ],
+            )
+        ],
+    )
+    return first

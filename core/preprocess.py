@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.i18n import tr
+
 MAX_BYTES = 10 * 1024 * 1024  # a phone photo fits; anything larger is refused before decoding
 MAX_PIXELS = 25_000_000  # checked from the header, before decoding: stops decompression bombs
 INK_THRESHOLD = 40  # after inversion, pixels above this count as ink when cropping
@@ -31,31 +33,45 @@ class Prepared:
 def decode(data: bytes) -> Image.Image:
     """Open PNG/JPEG/... bytes safely: size caps first, then a full decode that must succeed."""
     if not data:
-        raise ImageError("The file is empty. Upload a PNG or JPEG picture.")
+        raise ImageError(tr("The file is empty. Upload a PNG or JPEG picture."))
     if len(data) > MAX_BYTES:
         raise ImageError(
-            f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB. Upload a smaller picture."
+            tr(
+                "The file is {size:.1f} MB; the limit is {limit} MB. Upload a smaller picture.",
+                size=len(data) / 2**20,
+                limit=MAX_BYTES // 2**20,
+            )
         )
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:  # PIL's own guard fires on headers claiming > 179 megapixels
         raise ImageError(
-            f"The picture claims to be enormous (a 'decompression bomb'): too large to process "
-            f"safely (limit {MAX_PIXELS / 1e6:.0f} megapixels)."
+            tr(
+                "The picture claims to be enormous (a 'decompression bomb'): too large to process "
+                "safely (limit {limit:.0f} megapixels).",
+                limit=MAX_PIXELS / 1e6,
+            )
         ) from None
     except (UnidentifiedImageError, OSError, ValueError):
-        raise ImageError("This file is not an image this page can read. Upload a PNG or JPEG picture.") from None
+        raise ImageError(tr("This file is not an image this page can read. Upload a PNG or JPEG picture.")) from None
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise ImageError(
-            f"The picture is {w:,} × {h:,} pixels, too large to process safely "
-            f"(limit {MAX_PIXELS / 1e6:.0f} megapixels)."
+            tr(
+                "The picture is {w:,} × {h:,} pixels, too large to process safely (limit {limit:.0f} megapixels).",
+                w=w,
+                h=h,
+                limit=MAX_PIXELS / 1e6,
+            )
         )
     try:
         img.load()
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise ImageError(
-            f"The picture could not be decoded ({type(e).__name__}): the file is damaged or truncated."
+            tr(
+                "The picture could not be decoded ({error}): the file is damaged or truncated.",
+                error=type(e).__name__,
+            )
         ) from None
     return img
 
@@ -79,7 +95,7 @@ def crop_to_ink(gray: np.ndarray) -> np.ndarray:
     """The smallest box holding every ink pixel (light-on-dark image expected)."""
     rows, cols = np.nonzero(gray > INK_THRESHOLD)
     if len(rows) == 0:
-        raise ImageError("The picture looks blank: no strokes were found. Draw darker or larger.")
+        raise ImageError(tr("The picture looks blank: no strokes were found. Draw darker or larger."))
     return gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
 
 
@@ -116,14 +132,14 @@ def centre_by_mass(small: np.ndarray, size: int) -> np.ndarray:
 def finish(gray: np.ndarray, size: int, steps: list, inverted: bool = False) -> Prepared:
     """Light-on-dark grayscale -> crop to the ink, scale into the inner box, centre by mass, scale to 0-1."""
     crop = crop_to_ink(gray)
-    steps.append(("cropped to the ink", crop))
+    steps.append((tr("cropped to the ink"), crop))
     small = scale_to_box(crop, size)
     inner = inner_box(size)
-    steps.append((f"scaled to fit {inner}×{inner}", small))
+    steps.append((tr("scaled to fit {inner}×{inner}", inner=inner), small))
     canvas = centre_by_mass(small, size)
-    steps.append((f"centred by mass, {size}×{size}", canvas))
+    steps.append((tr("centred by mass, {size}×{size}", size=size), canvas))
     array = canvas.astype(np.float32) / 255.0
-    steps.append(("scaled to 0–1", canvas))
+    steps.append((tr("scaled to 0–1"), canvas))
     return Prepared(steps, array, inverted)
 
 
@@ -132,17 +148,23 @@ def prepare_drawing(rgba: np.ndarray, size: int) -> Prepared:
     the (size, size) array in [0, 1]."""
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0  # transparent canvas = black, like MNIST's background
     gray = (rgba[..., :3].max(axis=-1, keepdims=True) * alpha)[..., 0].round().astype(np.uint8)
-    return finish(gray, size, [("your drawing, grayscale", gray)])
+    return finish(gray, size, [(tr("your drawing, grayscale"), gray)])
 
 
 def prepare(data: bytes, size: int) -> Prepared:
     """Bytes of an uploaded picture -> the steps a student sees and the (size, size) array in [0, 1]."""
     gray = to_gray(decode(data))
     if min(gray.shape) < 2:
-        raise ImageError(f"The picture is only {gray.shape[1]} × {gray.shape[0]} pixels: too small to hold a drawing.")
-    steps = [("grayscale", gray)]
+        raise ImageError(
+            tr(
+                "The picture is only {w} × {h} pixels: too small to hold a drawing.",
+                w=gray.shape[1],
+                h=gray.shape[0],
+            )
+        )
+    steps = [(tr("grayscale"), gray)]
     inverted = light_background(gray)
     if inverted:
         gray = 255 - gray
-        steps.append(("inverted (light background)", gray))
+        steps.append((tr("inverted (light background)"), gray))
     return finish(gray, size, steps, inverted)

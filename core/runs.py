@@ -27,18 +27,34 @@ import torch
 from core import data as D
 from core import models as M
 from core.config import TrainConfig
-from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, EpochEnd, Failed, Started, Stopped
+from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, EpochEnd, Failed, Peek, Started, Stopped
+from core.i18n import N_, tr
 from core.metrics import confusion
-from core.train import evaluate, restore
+from core.train import PEEKS, evaluate, restore
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 HOST = socket.gethostname()
 RECONNECT_S = 30.0  # how long a write waits for a PostgreSQL server that went away (a restart) before failing
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
 CHECKPOINT_FORMAT = "image-classification-dashboard/1"
 MAX_ARCHIVE_ENTRIES = 64  # torch.save writes a few per tensor: these models have at most 10 tensors
+# Rewind: a run keeps its weights at each epoch's end and at the first epoch's peeks (core.train.PEEKS), at most
+# this many and this many bytes; a longer run keeps evenly spaced epochs (its first and last always).
+REWIND_MAX = 32
+REWIND_BYTES = 16 * 1024 * 1024  # a class server keeps many runs: bench/rewind_cost.py prints what each model keeps
 
-_SCHEMA = """
+_SNAPSHOTS = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,            -- minibatches trained when taken: orders a run's snapshots
+    epoch INTEGER NOT NULL,           -- the epoch it was taken in (1-based)
+    fraction DOUBLE PRECISION NOT NULL, -- of that epoch done: 1 at its end
+    weights BYTEA NOT NULL,           -- checkpoint_bytes (SQLite keeps bytes as they are in any column)
+    PRIMARY KEY (run_id, step)
+)"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -68,6 +84,8 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
+    + _SNAPSHOTS
+)
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
 
 # (from_version, sql) steps; opening a store applies the ones a database has not seen, in order.
@@ -76,6 +94,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (2, "ALTER TABLE runs ADD COLUMN tag TEXT NOT NULL DEFAULT ''"),
     (3, "ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''"),
     (4, "ALTER TABLE runs ADD COLUMN owner_host TEXT"),
+    (5, _SNAPSHOTS),  # rewind (schema 6); opening the store has created it already
 ]
 
 
@@ -257,7 +276,12 @@ class RunStore:
                     version += 1
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
-                    f"{self} was written by a newer release (schema {version}); this one reads up to {SCHEMA_VERSION}."
+                    tr(
+                        "{store} was written by a newer release (schema {version}); this one reads up to {supported}.",
+                        store=self,
+                        version=version,
+                        supported=SCHEMA_VERSION,
+                    )
                 )
             conn.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -322,10 +346,12 @@ class RunStore:
             ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
         except OSError as e:  # a full disk, a read-only folder: the run finished all the same
             ckpt = None
-            message = (
-                f"Finished, but its checkpoint could not be written ({e.strerror or e}): its weights "
-                f"are not saved. Free some space in {self.checkpoints.parent}, or download them from Results "
-                f"while this server still has the run."
+            message = tr(  # in the run's thread: its student's language
+                "Finished, but its checkpoint could not be written ({error}): its weights "
+                "are not saved. Free some space in {folder}, or download them from Results "
+                "while this server still has the run.",
+                error=e.strerror or e,
+                folder=self.checkpoints.parent,
             )
         self._write(
             "UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
@@ -343,9 +369,27 @@ class RunStore:
             ),
         )
 
+    def add_snapshot(self, run_id: str, cfg: TrainConfig, epoch: int, step: int, fraction: float, weights) -> bool:
+        """Keep the weights at this point for Rewind, if the run's bounds (rewind_epochs) keep it; True if kept."""
+        data = checkpoint_bytes(cfg.to_dict(), weights)
+        if fraction >= 1 and epoch not in rewind_epochs(cfg.epochs, len(data)):
+            return False
+        self._write(
+            "INSERT INTO snapshots (run_id, step, epoch, fraction, weights) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id, step) DO NOTHING",
+            (run_id, step, epoch, fraction, data),
+        )
+        return True
+
     def record(self, job, event) -> None:
         """A JobManager listener: persist each event as it happens, not only at the end."""
-        if isinstance(event, Started):
+        if isinstance(event, Peek):
+            self.add_snapshot(job.id, job.config, event.epoch, event.step, event.fraction, event.weights)
+        elif isinstance(event, EpochEnd) and event.weights is not None:
+            self.add_epoch(job.id, event)
+            step = event.epoch * job.snapshot(light=True).started.batches_per_epoch
+            self.add_snapshot(job.id, job.config, event.epoch, step, 1.0, event.weights)
+        elif isinstance(event, Started):
             self.start(job.id, job.config, job.nickname, event.threads, job.tag, job.owner)
         elif isinstance(event, EpochEnd):
             self.add_epoch(job.id, event)
@@ -369,7 +413,8 @@ class RunStore:
                 "UPDATE runs SET state=?, message=? WHERE id=? AND state=?",
                 (
                     INTERRUPTED,
-                    "Interrupted: the server stopped while this run was training. Its epochs so far are kept.",
+                    # stored in English (no student's language here): a page shows it with tr()
+                    N_("Interrupted: the server stopped while this run was training. Its epochs so far are kept."),
                     run_id,
                     RUNNING,
                 ),
@@ -407,9 +452,20 @@ class RunStore:
             dict(r) for r in self._query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)).fetchall()
         ]
 
+    def snapshots(self, run_id: str) -> list[dict]:
+        """The points a run can be rewound to, oldest first: step, epoch, fraction (their weights: snapshot())."""
+        rows = self._query("SELECT step, epoch, fraction FROM snapshots WHERE run_id=? ORDER BY step", (run_id,))
+        return [dict(r) for r in rows.fetchall()]
+
+    def snapshot(self, run_id: str, step: int) -> dict | None:
+        """The weights a run had after `step` minibatches (read as a checkpoint is: weights only), or None."""
+        r = self._query("SELECT weights FROM snapshots WHERE run_id=? AND step=?", (run_id, step)).fetchone()
+        return load_checkpoint(bytes(r["weights"])).model.state_dict() if r else None
+
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
         with self._transaction() as cur:
+            cur.execute("DELETE FROM snapshots WHERE run_id=?", (run_id,))
             cur.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
             cur.execute("DELETE FROM runs WHERE id=?", (run_id,))
         if run and run["checkpoint"]:
@@ -431,6 +487,15 @@ class RunStore:
         tmp.write_bytes(checkpoint_bytes(config, weights, test_acc))
         tmp.replace(path)  # atomic: a crash never leaves half a checkpoint under the real name
         return path
+
+
+def rewind_epochs(epochs: int, snapshot_bytes: int) -> set[int]:
+    """The epochs whose end a run keeps for Rewind: all of them, or, past REWIND_MAX snapshots or REWIND_BYTES,
+    evenly spaced ones with the first and the last (the first epoch's peeks are counted in)."""
+    room = max(2, min(REWIND_MAX, REWIND_BYTES // max(snapshot_bytes, 1)) - len(PEEKS))
+    if epochs <= room:
+        return set(range(1, epochs + 1))
+    return {1 + round(i * (epochs - 1) / (room - 1)) for i in range(room)}
 
 
 def checkpoint_bytes(config: dict, weights: dict, test_acc: float | None = None) -> bytes:
@@ -462,30 +527,39 @@ def check_archive(data: bytes) -> None:
     try:
         entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
+        raise CheckpointError(tr("This is not a checkpoint file (or it is truncated or damaged).")) from None
     if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
         raise CheckpointError(
-            "Refused: the file is a compressed archive, which this app never writes. Only "
-            "checkpoints saved by this app can be loaded."
+            tr(
+                "Refused: the file is a compressed archive, which this app never writes. Only "
+                "checkpoints saved by this app can be loaded."
+            )
         )
     if len(entries) > MAX_ARCHIVE_ENTRIES or sum(e.file_size for e in entries) > len(data):
         raise CheckpointError(
-            "Refused: the archive's table of contents does not match its size (damaged or "
-            "crafted). Only checkpoints saved by this app can be loaded."
+            tr(
+                "Refused: the archive's table of contents does not match its size (damaged or "
+                "crafted). Only checkpoints saved by this app can be loaded."
+            )
         )
 
 
 def load_checkpoint(data: bytes) -> Checkpoint:
     """Parse checkpoint bytes safely: size cap, weights_only unpickling, and shapes checked against the config."""
     if not data:
-        raise CheckpointError("The file is empty.")
+        raise CheckpointError(tr("The file is empty."))
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(
-            f"The file is {len(data) / 2**20:.1f} MB; checkpoints of these models are under "
-            f"{MAX_CHECKPOINT_BYTES // 2**20} MB. Refused."
+            tr(
+                "The file is {size:.1f} MB; checkpoints of these models are under {limit} MB. Refused.",
+                size=len(data) / 2**20,
+                limit=MAX_CHECKPOINT_BYTES // 2**20,
+            )
         )
     if not data.startswith(b"PK\x03\x04"):  # torch.save always writes a zip archive
-        raise CheckpointError("This is not a checkpoint file saved by this app (a .pt file from its Download button).")
+        raise CheckpointError(
+            tr("This is not a checkpoint file saved by this app (a .pt file from its Download button).")
+        )
     check_archive(data)
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
@@ -494,33 +568,48 @@ def load_checkpoint(data: bytes) -> Checkpoint:
         # torch names what it blocked: "unsupported GLOBAL posix.system", "Unsupported operand", ...
         if "global" in text or "unsupported operand" in text or "reduce" in text:
             raise CheckpointError(
-                "Refused: the file contains Python objects or code, not just weights. "
-                "Only checkpoints saved by this app can be loaded."
+                tr(
+                    "Refused: the file contains Python objects or code, not just weights. "
+                    "Only checkpoints saved by this app can be loaded."
+                )
             ) from None
-        raise CheckpointError("This is not a checkpoint file (or it is truncated or damaged).") from None
+        raise CheckpointError(tr("This is not a checkpoint file (or it is truncated or damaged).")) from None
     if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError("This file is a PyTorch file but not a checkpoint saved by this app.")
+        raise CheckpointError(tr("This file is a PyTorch file but not a checkpoint saved by this app."))
     try:
         cfg = TrainConfig.from_dict(json.loads(obj["config"]))
     except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"The checkpoint's config is unreadable ({e}).") from None
+        raise CheckpointError(tr("The checkpoint's config is unreadable ({error}).", error=e)) from None
     if cfg.errors():
-        raise CheckpointError("The checkpoint's config is invalid: " + " ".join(cfg.errors()))
+        raise CheckpointError(tr("The checkpoint's config is invalid: {problems}", problems=" ".join(cfg.errors())))
     weights = obj.get("state_dict")
     info = D.info(cfg.dataset)
     fresh = M.build(cfg.model, info.size, len(info.classes), cfg.hidden).state_dict()
     if not isinstance(weights, dict) or set(weights) != set(fresh):
-        raise CheckpointError(f"The weights do not belong to a {cfg.model} model: expected layers {', '.join(fresh)}.")
+        raise CheckpointError(
+            tr(
+                "The weights do not belong to a {model} model: expected layers {layers}.",
+                model=cfg.model,
+                layers=", ".join(fresh),
+            )
+        )
     for name, tensor in fresh.items():
         got = weights[name]
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape):
             shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
             raise CheckpointError(
-                f"Layer {name} has shape {shape}, but a {cfg.model} model for {cfg.dataset} "
-                f"needs {tuple(tensor.shape)}: the checkpoint is for another model or dataset."
+                tr(
+                    "Layer {layer} has shape {shape}, but a {model} model for {dataset} "
+                    "needs {needed}: the checkpoint is for another model or dataset.",
+                    layer=name,
+                    shape=shape,
+                    model=cfg.model,
+                    dataset=cfg.dataset,
+                    needed=tuple(tensor.shape),
+                )
             )
         if not torch.isfinite(got).all():
-            raise CheckpointError(f"Layer {name} holds NaN or infinite values: this run had diverged.")
+            raise CheckpointError(tr("Layer {layer} holds NaN or infinite values: this run had diverged.", layer=name))
     acc = float(obj.get("test_acc", -1))
     return Checkpoint(cfg, restore(cfg.to_dict(), weights), acc if acc >= 0 else None)
 

@@ -32,6 +32,7 @@ from core.config import (
     TrainConfig,
 )
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Started, Stepped, Stopped
+from core.i18n import tr
 
 __all__ = [
     "BatchEnd",
@@ -240,9 +241,17 @@ def diverged(loss: float) -> bool:
 
 def _diverged(cfg: TrainConfig, loss: float, epoch: int, batch: int) -> Failed:
     return Failed(
-        message=f"The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
-        f"The learning rate ({cfg.lr:g}) is probably too high for {cfg.optimizer}; "
-        f"try {cfg.lr / 10:g} or lower.",
+        message=tr(
+            "The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
+            "The learning rate ({lr:g}) is probably too high for {optimizer}; "
+            "try {lower:g} or lower.",
+            loss=loss,
+            epoch=epoch,
+            batch=batch,
+            lr=cfg.lr,
+            optimizer=cfg.optimizer,
+            lower=cfg.lr / 10,
+        ),
         epoch=epoch,
         step=batch,
     )
@@ -310,7 +319,7 @@ def train(
             t_batch = time.perf_counter()
             waited += t_batch - paused_at
             if stop is not None and stop.is_set():
-                yield Stopped(reason="Stopped by request.", epoch=epoch, step=step)
+                yield Stopped(reason=tr("Stopped by request."), epoch=epoch, step=step)
                 return
             X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], but faster on a CPU
             y = ds.train_y.index_select(0, idx).to(device)

@@ -8,7 +8,9 @@ import streamlit as st
 from core import data as D
 from core import models as M
 from core import plots
-from core.events import RACE, RUNNING
+from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RACE, RUNNING, STOPPED
+from core.i18n import N_, tr
+from ui.i18n import fragment
 from ui.labels import md
 from ui.live_view import chart
 from ui.roles import is_teacher, teacher_ui
@@ -17,14 +19,56 @@ from ui.services import store as run_store
 from ui.state import keep, kept, save_kept
 
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
+# The table's headers: the run store's own names in English, a word in other languages
+COLUMNS = {
+    "rank": N_("rank"),
+    "nickname": N_("nickname"),
+    "model": N_("model"),
+    "optimizer": N_("optimizer"),
+    "lr": N_("lr"),
+    "batch_size": N_("batch_size"),
+    "epochs": N_("epochs"),
+    "train_subset": N_("train_subset"),
+    "test acc": N_("test acc"),
+    "state": N_("state"),
+    "s/epoch": N_("s/epoch"),
+}
+STATES = {
+    QUEUED: N_("queued"),
+    RUNNING: N_("running"),
+    DONE: N_("done"),
+    STOPPED: N_("stopped"),
+    FAILED: N_("failed"),
+    INTERRUPTED: N_("interrupted"),
+}
+
+
+def column(name: str) -> str:
+    return tr(COLUMNS.get(name, name))
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as a person reads it: headers and states in the page's language."""
+    if "state" in df:
+        df = df.assign(state=df["state"].map(lambda s: tr(STATES.get(s, s))))
+    df = df.rename(columns=column)
+    df.index = df.index.rename(column(df.index.name) if df.index.name else None)
+    return df
+
+
+def short_label(model: str) -> str:
+    """A model's label without its parenthesis ('Softmax regression'), in the page's language."""
+    return tr(M.REGISTRY[model].label).split(" (")[0].split("（")[0]
+
+
 store = run_store()
 if store is None:
-    st.title("Class board")
+    st.title(tr("Class board"))
     st.error(store_error(), icon="🗄️")
     st.stop()
 runs = read(store.list)
 if runs is None:
-    st.title("Class board")
+    st.title(tr("Class board"))
     st.error(store_error(), icon="🗄️")
     st.stop()
 runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
@@ -34,19 +78,23 @@ keep("board_axis", AXES[0])
 keep("board_presenter", False)
 
 head, switch = st.columns([5, 1], vertical_alignment="bottom")
-presenter = switch.toggle("Presenter view", key="board_presenter", help="For the projector: the top ten and the plot")
+presenter = switch.toggle(
+    tr("Presenter view"), key="board_presenter", help=tr("For the projector: the top ten and the plot")
+)
 if presenter:  # the settings stay as they were, out of the way
     dataset, axis = kept("board_dataset"), kept("board_axis")
-    head.title(f"Class board: {D.REGISTRY[dataset].title}")
+    head.title(tr("Class board: {dataset}", dataset=tr(D.REGISTRY[dataset].title)))
     st.html(
         "<style>[data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; "
         "padding: 4px 14px !important;}</style>"
     )
 else:
-    head.title("Class board")
+    head.title(tr("Class board"))
     c1, c2 = st.columns(2)
-    dataset = c1.selectbox("Dataset", list(D.REGISTRY), key="board_dataset", format_func=lambda n: D.REGISTRY[n].title)
-    axis = c2.selectbox("Hyperparameter", AXES, key="board_axis")
+    dataset = c1.selectbox(
+        tr("Dataset"), list(D.REGISTRY), key="board_dataset", format_func=lambda n: tr(D.REGISTRY[n].title)
+    )
+    axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)
     save_kept("board_dataset", "board_axis")
 save_kept("board_presenter")
 
@@ -55,8 +103,8 @@ def ranked(dataset: str) -> pd.DataFrame:
     """The runs on a dataset, best test accuracy first, numbered 1, 2, 3... (unfinished runs last, unranked)."""
     rows = [
         {
-            "nickname": r["nickname"] or "anonymous",
-            "model": M.REGISTRY[r["config"]["model"]].short if r["config"]["model"] in M.REGISTRY else "?",
+            "nickname": r["nickname"] or tr("anonymous"),
+            "model": short_label(r["config"]["model"]) if r["config"]["model"] in M.REGISTRY else "?",
             "optimizer": r["config"]["optimizer"],
             **{k: r["config"][k] for k in AXES},
             "test acc": r["test_acc"],
@@ -72,14 +120,23 @@ def ranked(dataset: str) -> pd.DataFrame:
     return df.astype({"rank": "Int64"})
 
 
-@st.fragment(run_every=3.0)
+@fragment(run_every=3.0)
 def board():
     df = ranked(dataset)
     if df.empty:
-        st.info(f"No runs on {D.REGISTRY[dataset].title} yet. They appear here as students train.", icon="🏫")
+        st.info(
+            tr("No runs on {dataset} yet. They appear here as students train.", dataset=tr(D.REGISTRY[dataset].title)),
+            icon="🏫",
+        )
         return
     finished = df[df["test acc"].notna()]
-    st.caption(f"{len(df)} runs, {int((df['state'] == RUNNING).sum())} training now · refreshes every 3 s")
+    st.caption(
+        tr(
+            "{n} runs, {running} training now · refreshes every 3 s",
+            n=len(df),
+            running=int((df["state"] == RUNNING).sum()),
+        )
+    )
     scatter = plots.hyper_scatter(
         finished.to_dict("records"),
         axis,
@@ -91,15 +148,15 @@ def board():
         left, right = st.columns([1, 1])
         top = finished.head(10).set_index("rank")[["nickname", "model", "test acc"]]
         top = top.assign(nickname=top["nickname"].map(md))  # table cells are Markdown: a nickname is text
-        left.table(top.style.format({"test acc": "{:.1%}"}))
+        left.table(shown(top).style.format({column("test acc"): "{:.1%}"}))
         if len(finished):
             chart(right, scatter, key="board_scatter")
         return
     st.dataframe(
-        df,
+        shown(df),
         hide_index=True,
         width="stretch",
-        column_config={"test acc": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+        column_config={column("test acc"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
     )
     if len(finished):
         chart(st, scatter, key="board_scatter")
@@ -110,12 +167,14 @@ def teacher_tools_ui(dataset: str) -> None:
     teacher_ui()
     if not is_teacher():
         return
-    with st.expander("Teacher tools"):
+    with st.expander(tr("Teacher tools")):
         c1, c2 = st.columns(2)
-        if c1.button("⏹ Stop every running run"):
+        if c1.button(tr("⏹ Stop every running run")):
             for job in manager().jobs():
-                job.stop("Stopped by the teacher.")
-        if c2.button(f"🗑 Clear the board: delete every finished run on {D.REGISTRY[dataset].title}"):
+                job.stop(tr("Stopped by the teacher."))
+        if c2.button(
+            tr("🗑 Clear the board: delete every finished run on {dataset}", dataset=tr(D.REGISTRY[dataset].title))
+        ):
             for r in read(store.list, dataset) or []:
                 if r["state"] != RUNNING:
                     store.delete(r["id"])

@@ -11,7 +11,9 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.config import TrainConfig
-from core.events import STOPPED
+from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED
+from core.i18n import DEFAULT, N_, language, tr
+from ui.controls import CHOICES
 from ui.labels import md
 from ui.live_view import chart
 from ui.roles import may_delete, teacher_ui
@@ -20,11 +22,62 @@ from ui.services import store as run_store
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
 SHOWN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "device")
+# The table's headers and the legend's setting names: the config's own names in English, a word in other languages
+COLUMNS = {
+    "dataset": N_("dataset"),
+    "model": N_("model"),
+    "optimizer": N_("optimizer"),
+    "lr": N_("lr"),
+    "batch_size": N_("batch_size"),
+    "epochs": N_("epochs"),
+    "val_fraction": N_("val_fraction"),
+    "train_subset": N_("train_subset"),
+    "seed": N_("seed"),
+    "hidden": N_("hidden"),
+    "pace": N_("pace"),
+    "weight_decay": N_("weight_decay"),
+    "dropout": N_("dropout"),
+    "schedule": N_("schedule"),
+    "run": N_("run"),
+    "state": N_("state"),
+    "test acc": N_("test acc"),
+    "test loss": N_("test loss"),
+    "s/epoch": N_("s/epoch"),
+}
+STATES = {
+    QUEUED: N_("queued"),
+    RUNNING: N_("running"),
+    DONE: N_("done"),
+    STOPPED: N_("stopped"),
+    FAILED: N_("failed"),
+    INTERRUPTED: N_("interrupted"),
+}
+
+
+def column(name: str) -> str:
+    return tr(COLUMNS.get(name, name))
+
+
+def value(field: str, v):
+    """A setting's value as the legend and the table show it: the config's own ('digits', 'sgd') in English,
+    the choice's name in other languages (whose readers would not read the English ids as words)."""
+    if language() == DEFAULT or field not in CHOICES:
+        return v
+    try:
+        return CHOICES[field](v)
+    except (KeyError, TypeError):
+        return v
+
+
+def state_name(state: str) -> str:
+    return tr(STATES.get(state, state))
 
 
 def label(run: dict, differing: list[str]) -> str:
     values = {k: run["config"][k] for k in differing}
-    parts = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()] or [run["id"]]
+    parts = [
+        f"{column(k)}={v:g}" if isinstance(v, float) else f"{column(k)}={value(k, v)}" for k, v in values.items()
+    ] or [run["id"]]
     return (f"{run['nickname']}: " if run["nickname"] else "") + ", ".join(parts)
 
 
@@ -33,22 +86,24 @@ def differing_fields(runs: list[dict]) -> list[str]:
     return [k for k in SHOWN_FIELDS if len({str(r["config"].get(k)) for r in runs}) > 1]
 
 
-st.title("Compare runs")
+st.title(tr("Compare runs"))
 store = run_store()
 if store is None:
     st.error(store_error(), icon="🗄️")
     st.stop()
 f1, f2 = st.columns(2)
 dataset = f1.selectbox(
-    "Dataset", [None, *D.REGISTRY], format_func=lambda d: "all" if d is None else D.REGISTRY[d].title
+    tr("Dataset"), [None, *D.REGISTRY], format_func=lambda d: tr("all") if d is None else tr(D.REGISTRY[d].title)
 )
-model = f2.selectbox("Model", [None, *M.REGISTRY], format_func=lambda m: "all" if m is None else M.REGISTRY[m].label)
+model = f2.selectbox(
+    tr("Model"), [None, *M.REGISTRY], format_func=lambda m: tr("all") if m is None else tr(M.REGISTRY[m].label)
+)
 runs = read(store.list, dataset, model)
 if runs is None:
     st.error(store_error(), icon="🗄️")
     st.stop()
 if not runs:
-    st.info("No saved runs yet. Every run started on the Train page is saved here as it trains.", icon="🗂️")
+    st.info(tr("No saved runs yet. Every run started on the Train page is saved here as it trains."), icon="🗂️")
     st.stop()
 by_id = {r["id"]: r for r in runs}
 
@@ -59,9 +114,15 @@ def option_names(runs: list[dict]) -> dict[str, str]:
     names, seen = {}, collections.Counter()
     for r in reversed(runs):  # oldest first, so a name's number stays put as newer runs arrive
         c = r["config"]
-        name = (
-            f"{r['nickname'] or 'anonymous'} · {c['model']} on {c['dataset']}, lr {c['lr']:g}, "
-            f"batch {c['batch_size']} · {r['state']} · {time.strftime('%H:%M:%S', time.localtime(r['started_at']))}"
+        name = tr(
+            "{nickname} · {model} on {dataset}, lr {lr:g}, batch {batch} · {state} · {time}",
+            nickname=r["nickname"] or tr("anonymous"),
+            model=value("model", c["model"]),
+            dataset=value("dataset", c["dataset"]),
+            lr=c["lr"],
+            batch=c["batch_size"],
+            state=state_name(r["state"]),
+            time=time.strftime("%H:%M:%S", time.localtime(r["started_at"])),
         )
         seen[name] += 1
         names[r["id"]] = name if seen[name] == 1 else f"{name} ({seen[name]})"
@@ -69,31 +130,34 @@ def option_names(runs: list[dict]) -> dict[str, str]:
 
 
 names = option_names(runs)
-picked = st.multiselect("Runs", list(by_id), default=list(by_id)[:2], key="cmp_runs", format_func=names.get)
+picked = st.multiselect(tr("Runs"), list(by_id), default=list(by_id)[:2], key="cmp_runs", format_func=names.get)
 chosen = [by_id[i] for i in picked]
 if chosen:
     diff = differing_fields(chosen)
-    st.caption("What differs: " + (", ".join(diff) if diff else "nothing but the run (same settings)"))
+    if diff:
+        st.caption(tr("What differs: {fields}", fields=", ".join(column(k) for k in diff)))
+    else:
+        st.caption(tr("What differs: nothing but the run (same settings)"))
     series = [(label(r, diff), read(store.epochs, r["id"]) or []) for r in chosen]
     c1, c2, c3 = st.columns(3)
-    chart(c1, plots.compare_curves(series, "train_loss", "Train loss"), key="cmp_loss", config=PNG)
-    chart(c2, plots.compare_curves(series, "train_acc", "Train accuracy"), key="cmp_tacc", config=PNG)
+    chart(c1, plots.compare_curves(series, "train_loss", tr("Train loss")), key="cmp_loss", config=PNG)
+    chart(c2, plots.compare_curves(series, "train_acc", tr("Train accuracy")), key="cmp_tacc", config=PNG)
     metric = "val_acc" if any(r.get("val_acc") is not None for _, rows in series for r in rows) else "test_acc"
     chart(
         c3,
-        plots.compare_curves(series, metric, "Validation accuracy" if metric == "val_acc" else "Test accuracy"),
+        plots.compare_curves(series, metric, tr("Validation accuracy") if metric == "val_acc" else tr("Test accuracy")),
         key="cmp_vacc",
         config=PNG,
     )
     table = pd.DataFrame(
         [
             {
-                "run": label(r, diff),
-                "state": r["state"],
-                **{k: r["config"].get(k) for k in SHOWN_FIELDS},
-                "test acc": r["test_acc"],
-                "test loss": r["test_loss"],
-                "s/epoch": r["train_s_per_epoch"],
+                column("run"): label(r, diff),
+                column("state"): state_name(r["state"]),
+                **{column(k): value(k, r["config"].get(k)) for k in SHOWN_FIELDS},
+                column("test acc"): r["test_acc"],
+                column("test loss"): r["test_loss"],
+                column("s/epoch"): r["train_s_per_epoch"],
             }
             for r in chosen
         ]
@@ -101,34 +165,41 @@ if chosen:
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
         if r["message"] and r["state"] != STOPPED:  # interrupted, failed, or done without its checkpoint
-            st.warning(f"{md(label(r, diff))}: {md(r['message'])}", icon="⚠️")
+            st.warning(tr("{run}: {reason}", run=md(label(r, diff)), reason=md(tr(r["message"]))), icon="⚠️")
     st.caption(
-        "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "
-        "weights; the link can be shared."
+        tr(
+            "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "
+            "weights; the link can be shared."
+        )
     )
     cols = st.columns(min(4, len(chosen)))
     for i, r in enumerate(chosen):
         col = cols[i % len(cols)]
         col.page_link(
-            "pages/results.py", label=f"Open {md(label(r, diff)[:40])}", icon="🎯", query_params={"run": r["id"]}
+            "pages/results.py",
+            label=tr("Open {run}", run=md(label(r, diff)[:40])),
+            icon="🎯",
+            query_params={"run": r["id"]},
         )
         col.download_button(
-            f"⬇ CSV: {md(label(r, diff)[:40])}",
+            tr("⬇ CSV: {run}", run=md(label(r, diff)[:40])),
             store.metrics_csv(r["id"]),
             file_name=f"{r['id']}-metrics.csv",
             mime="text/csv",
             key=f"csv_{r['id']}",
         )
-    with st.expander("Delete runs"):
+    with st.expander(tr("Delete runs")):
         mine = [r for r in chosen if may_delete(r)]
         if len(mine) < len(chosen):
             st.info(
-                f"{len(chosen) - len(mine)} of the selected runs are someone else's: only they (or the teacher) "
-                f"can delete them.",
+                tr(
+                    "{n} of the selected runs are someone else's: only they (or the teacher) can delete them.",
+                    n=len(chosen) - len(mine),
+                ),
                 icon="🔒",
             )
-        sure = st.checkbox(f"Yes, delete {len(mine)} selected run(s) for good", key="cmp_sure")
-        if st.button("Delete selected", disabled=not sure or not mine, type="primary"):
+        sure = st.checkbox(tr("Yes, delete {n} selected run(s) for good", n=len(mine)), key="cmp_sure")
+        if st.button(tr("Delete selected"), disabled=not sure or not mine, type="primary"):
             for r in mine:
                 store.delete(r["id"])
             st.session_state.pop("cmp_runs", None)

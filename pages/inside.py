@@ -13,15 +13,18 @@ from core import models as M
 from core import plots
 from core.config import OPTIMIZERS
 from core.events import ACTIVE
+from core.i18n import N_, tr
 from core.preprocess import ImageError, prepare, prepare_drawing
 from core.train import autograd_step, make_step, restore, training_code
 from ui.draw import drawing_ui
+from ui.i18n import fragment
 from ui.live_view import chart
 from ui.loading import load_dataset
+from ui.rewind import NOW, frames, rewind_ui
 from ui.session import current_view
 from ui.state import kept_config
 
-st.title("Inside the model")
+st.title(tr("Inside the model"))
 snap, job = current_view()
 if snap is not None:
     cfg = snap.config
@@ -29,71 +32,105 @@ else:  # no run yet: describe what the Train page is set to
     cfg = kept_config()
 info = D.info(cfg.dataset)
 spec = M.spec(cfg.model)
-tab_model, tab_predict, tab_shapes, tab_code = st.tabs(["Weights", "Predict an image", "Shapes", "Code and maths"])
+step, rewound, rewound_to = rewind_ui(snap, "in_rewind") if snap is not None else (NOW, None, None)
+names = info.class_names  # the classes as the student reads them (info.classes stays English: widget values)
+tab_model, tab_predict, tab_shapes, tab_code = st.tabs(
+    [tr("Weights"), tr("Predict an image"), tr("Shapes"), tr("Code and maths")]
+)
 
 
 def model_from(s):
     """(model, caption) from a finished run or the newest epoch of a running one, else (None, None)."""
     if s is None:
         return None, None
+    if rewound is not None:  # the epoch slider: the model as it was then, kept by the run store
+        return restore(s.config.to_dict(), rewound), tr("{when} (rewound)", when=rewound_to)
     if s.done is not None:
-        return restore(s.config.to_dict(), s.done.weights), "the finished run"
+        return restore(s.config.to_dict(), s.done.weights), tr("the finished run")
     e = s.latest_epoch
     if e is not None and e.weights is not None:
-        return restore(s.config.to_dict(), e.weights), f"epoch {e.epoch} of {s.config.epochs} (updates live)"
+        when = tr("epoch {epoch} of {epochs} (updates live)", epoch=e.epoch, epochs=s.config.epochs)
+        return restore(s.config.to_dict(), e.weights), when
     if s.peek is not None:  # the first epoch is still running: its newest weights
-        return restore(s.config.to_dict(), s.peek.weights), f"{s.peek.fraction:.0%} of epoch 1 (updates live)"
+        when = tr("{share:.0%} of epoch 1 (updates live)", share=s.peek.fraction)
+        return restore(s.config.to_dict(), s.peek.weights), when
     return None, None
 
 
 def no_model_ui():
     st.info(
-        "Train a model first (or wait for its first epoch): the weights appear here, and update each "
-        "epoch while it trains.",
+        tr(
+            "Train a model first (or wait for its first epoch): the weights appear here, and update each "
+            "epoch while it trains."
+        ),
         icon="🏋️",
     )
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.page_link("pages/train.py", label=tr("Go to Train"), icon="🏋️")
 
 
 def no_model_predict_ui():
     st.info(
-        "Train a model first, or load a checkpoint on **Results**: then draw a digit here with the mouse and watch "
-        "the model classify it after each stroke (or pick a test image, or upload a picture).",
+        tr(
+            "Train a model first, or load a checkpoint on **Results**: then draw a digit here with the mouse and "
+            "watch the model classify it after each stroke (or pick a test image, or upload a picture)."
+        ),
         icon="✏️",
     )
     train, results = st.columns(2)
-    train.page_link("pages/train.py", label="Go to Train", icon="🏋️")
-    results.page_link("pages/results.py", label="Load a checkpoint on Results", icon="🎯")
+    train.page_link("pages/train.py", label=tr("Go to Train"), icon="🏋️")
+    results.page_link("pages/results.py", label=tr("Load a checkpoint on Results"), icon="🎯")
 
 
 def templates_ui(model):
-    st.subheader("The 10 columns of W, seen as images: learned templates")
+    st.subheader(tr("The 10 columns of W, seen as images: learned templates"))
     st.markdown(
-        "Each class's score is the image times its template: **blue** pixels add to it, "
-        "**red** pixels subtract. Hover for the exact weight."
+        tr(
+            "Each class's score is the image times its template: **blue** pixels add to it, "
+            "**red** pixels subtract. Hover for the exact weight."
+        )
     )
-    chart(st, plots.weight_templates(model.W.detach().numpy(), info.size, info.classes), key="in_templates")
-    chart(st, plots.bias_bars(model.b.detach().numpy(), info.classes), key="in_bias")
+    chart(st, plots.weight_templates(model.W.detach().numpy(), info.size, names), key="in_templates")
+    chart(st, plots.bias_bars(model.b.detach().numpy(), names), key="in_bias")
+    animation_ui()
+
+
+def animation_ui():
+    """Play: the templates forming, from the run's kept points (the figure animates itself in the browser)."""
+    if snap is None or step != NOW:
+        return
+    kept = frames(snap)
+    if len(kept) < 2:
+        return
+    with st.expander(tr("▶ Play: watch the templates form, from the first steps to now"), expanded=False):
+        st.caption(tr("Press ▶ Play under the pictures. Each frame has its own colour scale: the first are faint."))
+        chart(
+            st,
+            plots.template_animation([(name, w["W"].numpy()) for name, w in kept], info.size, names),
+            key="in_templates_play",
+        )
 
 
 def hidden_units_ui(model):
     W = model.fc1.weight.detach().numpy()[:10].T  # first 10 hidden units, (inputs, 10)
-    st.subheader("The first 10 hidden units' input weights")
-    chart(st, plots.weight_templates(W, info.size, [f"unit {i}" for i in range(10)]), key="in_templates")
+    st.subheader(tr("The first 10 hidden units' input weights"))
+    units = [tr("unit {i}", i=i) for i in range(10)]
+    chart(st, plots.weight_templates(W, info.size, units), key="in_templates")
 
 
 def filters_ui(model):
     w1 = model.conv1.weight.detach().numpy()[:, 0]
     chart(
         st,
-        plots.tile_grid(w1, 6, [f"filter {i}" for i in range(6)], title="conv1: six 5×5 filters", tile_px=120),
+        plots.tile_grid(
+            w1, 6, [tr("filter {i}", i=i) for i in range(6)], title=tr("conv1: six 5×5 filters"), tile_px=120
+        ),
         key="in_conv1",
         width="content",
     )
     w2 = model.conv2.weight.detach().numpy().reshape(-1, 5, 5)
     chart(
         st,
-        plots.tile_grid(w2, 6, title="conv2: 12 filters (rows) × 6 input channels (columns)", tile_px=56),
+        plots.tile_grid(w2, 6, title=tr("conv2: 12 filters (rows) × 6 input channels (columns)"), tile_px=56),
         key="in_conv2",
         width="content",
     )
@@ -103,15 +140,22 @@ WEIGHT_VIEWS = {"templates": templates_ui, "hidden_units": hidden_units_ui, "fil
 
 
 def weights_ui(model, caption):
-    st.caption(f"{spec.label} on {info.title}: weights after {caption}.")
+    st.caption(
+        tr(
+            "{model} on {dataset}: weights after {when}.",
+            model=spec.display_label,
+            dataset=info.display_title,
+            when=caption,
+        )
+    )
     views = [WEIGHT_VIEWS[v] for v in spec.inside if v in WEIGHT_VIEWS]
     for view in views:
         view(model)
     if not views:
-        st.info("This model has no picture of its weights yet: see its layers under **Shapes**.", icon="🔬")
+        st.info(tr("This model has no picture of its weights yet: see its layers under **Shapes**."), icon="🔬")
 
 
-SOURCES = ["A test image", "Draw", "Upload your own"]
+SOURCES = [N_("A test image"), N_("Draw"), N_("Upload your own")]  # the radio's values; shown through tr()
 
 
 def crisp(img: np.ndarray, px: int) -> np.ndarray:
@@ -136,19 +180,20 @@ def steps_ui(where, steps, px: int = 120):
 
 def predict_ui(model, ds):
     pick, which = st.columns([1, 1], vertical_alignment="bottom")
-    source = pick.radio("Image", SOURCES, horizontal=True, key="in_source")
+    source = pick.radio(tr("Image"), SOURCES, format_func=tr, horizontal=True, key="in_source")
     true = None
     if source == "A test image":
-        idx = which.number_input("Test image #", 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
+        idx = which.number_input(tr("Test image #"), 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
         x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
-        image, caption = ds.test_x[idx].numpy(), f"Test image #{idx}: a {info.classes[true]}, as the model sees it"
+        caption = tr("Test image #{idx}: a {name}, as the model sees it", idx=idx, name=names[true])
+        image = ds.test_x[idx].numpy()
     elif source == "Draw":
         x, bars = draw_ui()
         if x is None:
             return
     else:
         up = st.file_uploader(
-            "A PNG or JPEG of one digit or garment", type=["png", "jpg", "jpeg", "bmp", "gif"], key="in_upload"
+            tr("A PNG or JPEG of one digit or garment"), type=["png", "jpg", "jpeg", "bmp", "gif"], key="in_upload"
         )
         if up is None:
             return
@@ -159,7 +204,7 @@ def predict_ui(model, ds):
             return
         steps_ui(st, prep.steps)
         x = prep.tensor()
-        image, caption = (prep.array * 255).round().astype(np.uint8), "Your image, as the model sees it"
+        image, caption = (prep.array * 255).round().astype(np.uint8), tr("Your image, as the model sees it")
     if source != "Draw":
         picture, bars = st.columns([1, 3], vertical_alignment="center")
         picture.image(crisp(image, 224), caption=caption, clamp=True)
@@ -167,11 +212,11 @@ def predict_ui(model, ds):
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
     best = int(np.argmax(probs))
-    bars.markdown(f"#### The model says: **{info.classes[best]}** ({probs[best]:.0%} sure)")
-    chart(bars, plots.probability_bars(probs, info.classes, true, height=270), key="in_probs")
+    bars.markdown(tr("#### The model says: **{name}** ({sure:.0%} sure)", name=names[best], sure=probs[best]))
+    chart(bars, plots.probability_bars(probs, names, true, height=270), key="in_probs")
     why_ui(model, x, probs)
     if "feature_maps" in spec.inside:
-        st.subheader("Feature maps after each stage")
+        st.subheader(tr("Feature maps after each stage"))
         for name, out in trace[1:]:
             if out.dim() == 4 and name.startswith(("conv", "relu", "pool")):
                 maps = out[0].numpy()
@@ -193,8 +238,9 @@ def draw_ui():
         rgba = drawing_ui("in_canvas")
     if rgba is None:
         middle.info(
-            f"Draw a {'digit' if info.classes == D.DIGIT_CLASSES else 'garment'} with the mouse: "
-            "the model predicts it after each stroke.",
+            tr("Draw a digit with the mouse: the model predicts it after each stroke.")
+            if info.classes == D.DIGIT_CLASSES
+            else tr("Draw a garment with the mouse: the model predicts it after each stroke."),
             icon="✏️",
         )
         return None, bars
@@ -204,14 +250,20 @@ def draw_ui():
         middle.info(str(e), icon="✏️")
         return None, bars
     with middle:
-        how = "as MNIST's digits were" if info.size == 28 else "to fill the frame, as the 8×8 digits do"
-        st.markdown(f"**What the model sees:** the drawing cropped, scaled and centred, {how}")
+        st.markdown(
+            tr("**What the model sees:** the drawing cropped, scaled and centred, as MNIST's digits were")
+            if info.size == 28
+            else tr(
+                "**What the model sees:** the drawing cropped, scaled and centred, to fill the frame, "
+                "as the 8×8 digits do"
+            )
+        )
         steps_ui(st, prep.steps[1:-1], px=100)
     return prep.tensor(), bars
 
 
 def why_ui(model, x, probs):
-    st.subheader("Why this prediction")
+    st.subheader(tr("Why this prediction"))
     if isinstance(model, M.SoftmaxRegression):
         evidence_ui(model, x)
     else:
@@ -222,15 +274,17 @@ def evidence_ui(model, x):
     maps, b = E.evidence(model, x)
     sums = maps.sum(dim=(1, 2))
     st.markdown(
-        "Each map is the image times the class's template, **x ⊙ W**: **blue** pixels vote for the class, "
-        "**red** ones against. A class's score is the sum of its map plus its bias; the highest score wins."
+        tr(
+            "Each map is the image times the class's template, **x ⊙ W**: **blue** pixels vote for the class, "
+            "**red** ones against. A class's score is the sum of its map plus its bias; the highest score wins."
+        )
     )
-    fig = plots.tile_grid(maps.numpy(), 10, list(info.classes), tile_px=88)
+    fig = plots.tile_grid(maps.numpy(), 10, list(names), tile_px=88)
     fig.update_layout(height=fig.layout.height + 30)  # one row of maps: room for the colour bar's ticks
     chart(st, fig, key="in_evidence", width="content")
-    table = pd.DataFrame([sums.numpy(), b.numpy(), (sums + b).numpy()], columns=list(info.classes))
-    table.insert(0, "", ["sum of the map", "+ bias", "= score"])
-    fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in info.classes}
+    table = pd.DataFrame([sums.numpy(), b.numpy(), (sums + b).numpy()], columns=list(names))
+    table.insert(0, "", [tr("sum of the map"), tr("+ bias"), tr("= score")])
+    fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in names}
     st.dataframe(table, hide_index=True, column_config=fmt, key="in_scores")
 
 
@@ -240,26 +294,42 @@ def saliency_ui(model, x, probs):
     if st.session_state.get("in_why_class") not in info.classes:  # at first, or after a switch of dataset
         st.session_state["in_why_class"] = info.classes[int(order[1])]  # the runner-up
     text, maps = st.columns([1, 2], vertical_alignment="center")
-    picked = info.classes.index(text.selectbox("Compare with class", info.classes, key="in_why_class"))
+    shown = dict(zip(info.classes, names))  # the options stay the English classes (a language switch keeps them)
+    picked = info.classes.index(
+        text.selectbox(tr("Compare with class"), info.classes, format_func=shown.get, key="in_why_class")
+    )
     text.markdown(
-        "A **saliency map**: the gradient of the class's score with respect to each pixel. **Blue** pixels would "
-        "raise the score if they were brighter, **red** ones lower it. The code is under **Code and maths**."
+        tr(
+            "A **saliency map**: the gradient of the class's score with respect to each pixel. **Blue** pixels "
+            "would raise the score if they were brighter, **red** ones lower it. The code is under **Code and maths**."
+        )
     )
     sal = torch.stack([E.saliency(model, x, best), E.saliency(model, x, picked)]).numpy()
-    labels = [f"{info.classes[best]} (predicted)", f"{info.classes[picked]} (picked)"]
+    labels = [tr("{name} (predicted)", name=names[best]), tr("{name} (picked)", name=names[picked])]
     chart(maps, plots.tile_grid(sal, 2, labels, tile_px=180), key="in_saliency", width="content")
+
+
+# M.layer_table's columns (its keys are data) -> the headings shown
+COLUMNS = {
+    "layer": N_("layer"),
+    "kind": N_("kind"),
+    "output shape": N_("output shape"),
+    "parameters": N_("parameters"),
+    "formula": N_("formula"),
+}
 
 
 def shapes_ui():
     model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden)
-    st.subheader(f"{spec.label} on {info.size}×{info.size} images")
+    st.subheader(tr("{model} on {size}×{size} images", model=spec.display_label, size=info.size))
     rows = M.layer_table(model, info.size)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.metric("Parameters", f"{M.count_params(model):,}")
+    table = pd.DataFrame(rows).rename(columns={column: tr(heading) for column, heading in COLUMNS.items()})
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.metric(tr("Parameters"), f"{M.count_params(model):,}")
     if any(r["formula"] for r in rows):
-        st.markdown("Each conv or pool output side follows")
+        st.markdown(tr("Each conv or pool output side follows"))
         st.latex(r"O = \frac{n - f + 2p}{s} + 1")
-        st.markdown("with input side *n*, filter *f*, padding *p*, stride *s*: the **formula** column works it.")
+        st.markdown(tr("with input side *n*, filter *f*, padding *p*, stride *s*: the **formula** column works it."))
 
 
 # The maths beside each piece of code the Code view shows (core.train.training_code lists the pieces).
@@ -288,10 +358,14 @@ ADAM = [  # torch.optim.Adam's update, as its documentation writes it (g = gradi
     r"{\sqrt{\mathbf{v} / (1 - \beta_2^t)} + \epsilon}",
 ]
 NOTES = {
-    M.cross_entropy: "The loss. Models trained with autograd use torch's `F.cross_entropy`, which computes the same "
-    "numbers as this scratch version (tests/test_models.py checks it).",
-    make_step: "Which update runs after each backward pass: for Adam, torch's `torch.optim.Adam` with the update "
-    "rule above (β₁ = 0.9, β₂ = 0.999, ε = 1e-8).",
+    M.cross_entropy: N_(
+        "The loss. Models trained with autograd use torch's `F.cross_entropy`, which computes the same "
+        "numbers as this scratch version (tests/test_models.py checks it)."
+    ),
+    make_step: N_(
+        "Which update runs after each backward pass: for Adam, torch's `torch.optim.Adam` with the update "
+        "rule above (β₁ = 0.9, β₂ = 0.999, ε = 1e-8)."
+    ),
 }
 
 
@@ -300,23 +374,28 @@ def piece_ui(piece):
     for equation in equations:  # above the code, full width: long formulas are not cut off
         st.latex(equation)
     if piece in NOTES:
-        st.caption(NOTES[piece])
+        st.caption(tr(NOTES[piece]))
     st.code(inspect.getsource(piece), language="python", wrap_lines=True)
 
 
 def code_ui():
     st.markdown(
-        f"How **{spec.label}** learns with **{OPTIMIZERS[cfg.optimizer]}** (learning rate η = {cfg.lr:g}). "
-        "The code below is read from the functions that train it, not copied."
+        tr(
+            "How **{model}** learns with **{optimizer}** (learning rate η = {lr:g}). "
+            "The code below is read from the functions that train it, not copied.",
+            model=spec.display_label,
+            optimizer=tr(OPTIMIZERS[cfg.optimizer]),
+            lr=cfg.lr,
+        )
     )
     for piece in training_code(cfg):
         piece_ui(piece)
-    st.subheader("Why this prediction: the code")
+    st.subheader(tr("Why this prediction: the code"))
     linear = isinstance(M.build(cfg.model, info.size, len(info.classes), cfg.hidden), M.SoftmaxRegression)
     st.markdown(
-        "The evidence maps under **Predict an image**: each pixel times its weight, per class."
+        tr("The evidence maps under **Predict an image**: each pixel times its weight, per class.")
         if linear
-        else "The saliency maps under **Predict an image**: autograd takes the class's score back to the pixels."
+        else tr("The saliency maps under **Predict an image**: autograd takes the class's score back to the pixels.")
     )
     piece_ui(E.evidence if linear else E.saliency)
 
@@ -330,7 +409,7 @@ with tab_code:
 EVERY = 1.0 if job and job.state in ACTIVE else None  # a training run: both tabs follow its newest weights
 
 
-@st.fragment(run_every=EVERY)
+@fragment(run_every=EVERY)
 def live_weights():
     model, caption = model_from(job.snapshot() if job else snap)
     if model is None:
@@ -340,9 +419,9 @@ def live_weights():
 
 
 # A fragment of its own: a stroke on the canvas reruns the prediction alone, not the weight pictures.
-@st.fragment(run_every=EVERY)
+@fragment(run_every=EVERY)
 def live_predict():
-    model, _ = model_from(job.snapshot() if job else snap)
+    model, _caption = model_from(job.snapshot() if job else snap)
     ds = load_dataset(cfg.dataset, offer_digits=False)
     if model is None:
         no_model_predict_ui()

@@ -3,26 +3,64 @@
 import streamlit as st
 
 from core import plots
-from core.events import ACTIVE, RACE
-from ui.controls import LABELS, setting
+from core.events import ACTIVE, DONE, FAILED, QUEUED, RACE, RUNNING, STOPPED
+from core.i18n import DEFAULT, N_, language, tr
+from ui.controls import CHOICES, LABELS, setting
+from ui.i18n import fragment
 from ui.live_view import live_chart
 from ui.services import manager
 from ui.session import refused_ui, submit
 from ui.state import kept_config
 
 VARY = ("lr", "batch_size", "optimizer", "model")  # the settings a race can differ in
+STATES = {
+    QUEUED: N_("queued"),
+    RUNNING: N_("running"),
+    DONE: N_("done"),
+    STOPPED: N_("stopped"),
+    FAILED: N_("failed"),
+    "paused": N_("paused"),
+}
 
-st.title("Same-seed race")
+
+def value(field: str, v):
+    """A setting's value as the caption shows it: the config's own ('digits', 'sgd') in English, the choice's
+    name in other languages (whose readers would not read the English ids as words)."""
+    if language() == DEFAULT or field not in CHOICES:
+        return v
+    try:
+        return CHOICES[field](v)
+    except (KeyError, TypeError):
+        return v
+
+
+def setting_name(field: str) -> str:
+    """A setting's label without its parenthesis ('Learning rate'), in the page's language."""
+    return tr(LABELS[field]).split(" (")[0].split("（")[0]
+
+
+st.title(tr("Same-seed race"))
 st.markdown(
-    "Two runs start from **the same initial weights** and see **the same batches in the same order** "
-    "(same seed); only the setting you choose differs. Whatever separates the curves is that setting."
+    tr(
+        "Two runs start from **the same initial weights** and see **the same batches in the same order** "
+        "(same seed); only the setting you choose differs. Whatever separates the curves is that setting."
+    )
 )
 base = kept_config()
 st.caption(
-    f"Everything else as on the Train page: {base.dataset}, {base.model}, {base.optimizer}, lr {base.lr:g}, "
-    f"batch {base.batch_size}, {base.epochs} epochs, seed {base.seed}."
+    tr(
+        "Everything else as on the Train page: {dataset}, {model}, {optimizer}, lr {lr:g}, batch {batch}, "
+        "{epochs} epochs, seed {seed}.",
+        dataset=value("dataset", base.dataset),
+        model=value("model", base.model),
+        optimizer=value("optimizer", base.optimizer),
+        lr=base.lr,
+        batch=base.batch_size,
+        epochs=base.epochs,
+        seed=base.seed,
+    )
 )
-field = st.selectbox("Race on", VARY, format_func=LABELS.get, key="race_field")
+field = st.selectbox(tr("Race on"), VARY, format_func=lambda f: tr(LABELS[f]), key="race_field")
 a_col, b_col = st.columns(2)
 defaults = {
     "lr": (base.lr, base.lr / 10),
@@ -31,9 +69,9 @@ defaults = {
     "model": ("softmax", "mlp"),
 }[field]
 with a_col:
-    a = setting(field, f"race_a_{field}", f"A: {LABELS[field]}", defaults[0])
+    a = setting(field, f"race_a_{field}", tr("A: {setting}", setting=tr(LABELS[field])), defaults[0])
 with b_col:
-    b = setting(field, f"race_b_{field}", f"B: {LABELS[field]}", defaults[1])
+    b = setting(field, f"race_b_{field}", tr("B: {setting}", setting=tr(LABELS[field])), defaults[1])
 cfg_a, cfg_b = base.with_(**{field: a}), base.with_(**{field: b})
 problems = cfg_a.errors() + cfg_b.errors()
 for p in problems:
@@ -44,20 +82,20 @@ jobs = [j for j in jobs if j is not None]
 racing = any(j.state in ACTIVE for j in jobs)
 paused = racing and any(j.snapshot(light=True).paused for j in jobs)
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 2.8])
-if c1.button("🏁 Start the race", type="primary", disabled=bool(problems) or racing):
+if c1.button(tr("🏁 Start the race"), type="primary", disabled=bool(problems) or racing):
     # owned by this session like a Train run: stopped by the reaper once its tab is gone
-    a_job = submit(cfg_a, nickname="race A", tag=RACE)
-    b_job = submit(cfg_b, nickname="race B", tag=RACE) if a_job is not None else None
+    a_job = submit(cfg_a, nickname=tr("race A"), tag=RACE)
+    b_job = submit(cfg_b, nickname=tr("race B"), tag=RACE) if a_job is not None else None
     if b_job is None and a_job is not None:  # the limit refused the second half: no half race
-        a_job.stop("Stopped: the other half of the race could not start.")
+        a_job.stop(tr("Stopped: the other half of the race could not start."))
     st.session_state["race_ids"] = [a_job.id, b_job.id] if b_job is not None else []
     st.rerun()
-if c2.button("■ Stop both", disabled=not racing):
+if c2.button(tr("■ Stop both"), disabled=not racing):
     for j in jobs:
         j.stop()
     st.rerun()
 # Pause holds both before their next minibatch; Step runs one minibatch of each, so they stay side by side
-if c3.button("▶ Resume both" if paused else "⏸ Pause both", disabled=not racing):
+if c3.button(tr("▶ Resume both") if paused else tr("⏸ Pause both"), disabled=not racing):
     for j in jobs:
         if paused:
             j.resume()
@@ -65,7 +103,9 @@ if c3.button("▶ Resume both" if paused else "⏸ Pause both", disabled=not rac
             j.pause()
     st.rerun()
 if c4.button(
-    "⏭ Step both", disabled=not paused, help="One minibatch each, with the same images: A and B see the same batch"
+    tr("⏭ Step both"),
+    disabled=not paused,
+    help=tr("One minibatch each, with the same images: A and B see the same batch"),
 ):
     for j in jobs:
         j.step()
@@ -75,7 +115,7 @@ if c4.button(
 refused_ui()
 
 
-@st.fragment(run_every=0.7 if racing else None)
+@fragment(run_every=0.7 if racing else None)
 def live():
     snaps = [j.snapshot() for j in jobs]
     if racing and not any(s.state in ACTIVE for s in snaps):
@@ -85,20 +125,31 @@ def live():
     for col, name, s in zip(cols, names, snaps):
         v = getattr(s.config, field)
         col.subheader(
-            f"{name}: {LABELS[field].split(' (')[0].lower()} {v:g}" if isinstance(v, float) else f"{name}: {v}"
+            tr("{side}: {setting} {value:g}", side=name, setting=setting_name(field).lower(), value=v)
+            if isinstance(v, float)
+            else f"{name}: {value(field, v)}"
         )
-        state = "paused" if s.paused else s.state
-        col.progress(min(s.progress, 1.0), text=state + (f" · test acc {s.done.test_acc:.1%}" if s.done else ""))
+        state = tr(STATES.get("paused" if s.paused else s.state, s.state))
+        text = tr("{state} · test acc {acc:.1%}", state=state, acc=s.done.test_acc) if s.done else state
+        col.progress(min(s.progress, 1.0), text=text)
         if s.paused and s.stepped:
             t = s.stepped
-            col.caption(f"Step {t.step}: loss on its batch {t.loss_before:.4f} → {t.loss_after:.4f}")
+            col.caption(
+                tr(
+                    "Step {step}: loss on its batch {before:.4f} → {after:.4f}",
+                    step=t.step,
+                    before=t.loss_before,
+                    after=t.loss_after,
+                )
+            )
         if s.message:
-            col.warning(s.message)
+            col.warning(tr(s.message))  # a stored message may be the English one (core.runs: interrupted)
     if all(s.losses for s in snaps):
         st.markdown(
-            "First-batch loss: "
-            + " · ".join(f"**{n}** {s.losses[0]:.4f}" for n, s in zip(names, snaps))
-            + " — computed before any update, so equal settings start equal."
+            tr(
+                "First-batch loss: {losses} — computed before any update, so equal settings start equal.",
+                losses=" · ".join(f"**{n}** {s.losses[0]:.4f}" for n, s in zip(names, snaps)),
+            )
         )
     series = [
         (f"{n}", [x / s.started.batches_per_epoch for x in s.steps], list(s.losses))
@@ -108,7 +159,7 @@ def live():
     left, right = st.columns(2)
     live_chart(left, plots.race_losses(series), key="race_loss")
     rows = [(n, [{"epoch": e.epoch, "test_acc": e.test_acc} for e in s.epochs]) for n, s in zip(names, snaps)]
-    live_chart(right, plots.compare_curves(rows, "test_acc", "Test accuracy per epoch"), key="race_acc")
+    live_chart(right, plots.compare_curves(rows, "test_acc", tr("Test accuracy per epoch")), key="race_acc")
 
 
 if jobs:

@@ -6,43 +6,69 @@ import streamlit as st
 
 from core import metrics, plots
 from core.events import ACTIVE
+from core.i18n import N_, tr
 from core.runs import checkpoint_bytes
 from core.train import evaluate, restore
-from ui.labels import model_label
+from ui.i18n import fragment
+from ui.labels import model_label, state_name
 from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
+from ui.rewind import rewind_ui
 from ui.session import current_view
 
-st.title("What did it learn?")
-with st.expander("Load a saved checkpoint instead"):
+st.title(tr("What did it learn?"))
+with st.expander(tr("Load a saved checkpoint instead")):
     checkpoint_ui("res_ckpt")
 first, job = current_view()
 if first is None:
-    st.info("No run yet: start one on the **Train** page (or load a checkpoint above), then come back.", icon="🏋️")
-    st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
+    st.info(tr("No run yet: start one on the **Train** page (or load a checkpoint above), then come back."), icon="🏋️")
+    st.page_link("pages/train.py", label=tr("Go to Train"), icon="🏋️")
     st.stop()
 
 
+step, rewound, rewound_to = rewind_ui(first, "res_rewind")
+# metrics.per_class's columns (its keys are data) -> the headings shown
+COLUMNS = {
+    "class": N_("class"),
+    "precision": N_("precision"),
+    "recall": N_("recall"),
+    "f1": N_("f1"),
+    "support": N_("support"),
+}
 SAMPLE = 500  # test images a first-epoch model is scored on while it trains (the whole set waits for the epoch)
 
 
 def latest_predictions(s, ds):
     """(labels, probs, loss, title) from the finished run, the newest epoch of a running one, or, inside the
-    first epoch, its newest weights on the first SAMPLE test images."""
+    first epoch, its newest weights on the first SAMPLE test images; or the point the epoch slider rewound to."""
+    if rewound is not None:
+        loss, probs = rewound_predictions(s, ds)
+        return ds.test_y.numpy(), probs, loss, tr("rewound to {when}", when=rewound_to)
     if s.done is not None:
-        return s.done.labels.numpy(), s.done.probs.numpy(), s.done.test_loss, "final"
+        return s.done.labels.numpy(), s.done.probs.numpy(), s.done.test_loss, tr("final")
     e = s.latest_epoch
     if e is not None and e.test_probs is not None:
-        return ds.test_y.numpy(), e.test_probs.numpy(), e.test_loss, f"after epoch {e.epoch} of {s.config.epochs}"
+        when = tr("after epoch {epoch} of {epochs}", epoch=e.epoch, epochs=s.config.epochs)
+        return ds.test_y.numpy(), e.test_probs.numpy(), e.test_loss, when
     if s.peek is not None:
         x, y = ds.test_x[:SAMPLE], ds.test_y[:SAMPLE]
         loss, _, probs = evaluate(restore(s.config.to_dict(), s.peek.weights), x, y)
-        when = f"{s.peek.fraction:.0%} into epoch 1, on the first {len(y)} test images"
+        when = tr("{share:.0%} into epoch 1, on the first {n} test images", share=s.peek.fraction, n=len(y))
         return y.numpy(), probs.numpy(), loss, when
     return None, None, None, None
 
 
-@st.fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
+def rewound_predictions(s, ds) -> tuple[float, np.ndarray]:
+    """(test loss, test probabilities) of the rewound model, scored once per point and session."""
+    cache = st.session_state.setdefault("_rewound_scores", {})
+    if (s.id, step) not in cache:
+        loss, _, probs = evaluate(restore(s.config.to_dict(), rewound), ds.test_x, ds.test_y)
+        cache.clear()  # one point's scores at a time: a test set's probabilities are MBs
+        cache[(s.id, step)] = (loss, probs.numpy())
+    return cache[(s.id, step)]
+
+
+@fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
 def results():
     s = job.snapshot() if job is not None else first
     cfg = s.config
@@ -51,37 +77,58 @@ def results():
         return
     labels, probs, loss, when = latest_predictions(s, ds)
     if probs is None and job is None:  # a stored run that kept no model (stopped, failed, interrupted)
-        st.info(f"This run ended {s.state} and kept no model to show: its curves are on **Compare runs**.", icon="🗂️")
+        st.info(
+            tr(
+                "This run ended {state} and kept no model to show: its curves are on **Compare runs**.",
+                state=state_name(s.state).lower(),
+            ),
+            icon="🗂️",
+        )
         return
     if probs is None:
-        st.info(f"Run is {s.state}: results appear with its first batches.", icon="⏳")
+        st.info(
+            tr("Run is {state}: results appear with its first batches.", state=state_name(s.state).lower()), icon="⏳"
+        )
         return
-    classes = ds.info.classes
+    classes = ds.info.classes  # the widgets' values: English, so a language switch keeps a choice
+    names = ds.info.class_names  # what is shown: the same classes, in the current language
+    shown = dict(zip(classes, names))
     preds = probs.argmax(axis=1)
     st.caption(
-        f"{model_label(cfg.model)} on {ds.info.title}, lr {cfg.lr:g}, batch {cfg.batch_size} — "
-        f"{when} · run is {s.state}"
+        tr(
+            "{model} on {dataset}, lr {lr:g}, batch {batch} — {when} · run is {state}",
+            model=model_label(cfg.model),
+            dataset=ds.info.display_title,
+            lr=cfg.lr,
+            batch=cfg.batch_size,
+            when=when,
+            state=state_name(s.state).lower(),
+        )
     )
     m1, m2, m3 = st.columns(3)
-    m1.metric("Test accuracy", f"{metrics.accuracy(labels, preds):.1%}")
-    m2.metric("Test loss", f"{loss:.3f}")
-    m3.metric("Wrong test images", f"{int((preds != labels).sum()):,} of {len(labels):,}")
+    m1.metric(tr("Test accuracy"), f"{metrics.accuracy(labels, preds):.1%}")
+    m2.metric(tr("Test loss"), f"{loss:.3f}")
+    m3.metric(
+        tr("Wrong test images"), tr("{wrong:,} of {total:,}", wrong=int((preds != labels).sum()), total=len(labels))
+    )
 
     if s.done is not None:
         done = s.done  # the bytes are built when the student clicks, not on every redraw of this page
         st.download_button(
-            "⬇ Download the trained weights (.pt)",
+            tr("⬇ Download the trained weights (.pt)"),
             key="res_download",
             data=lambda: checkpoint_bytes(cfg.to_dict(), done.weights, done.test_acc),
             file_name=f"{cfg.dataset}-{cfg.model}-{s.id.split(':')[0]}.pt",
             mime="application/octet-stream",
         )
 
-    st.header("Sample predictions")
+    st.header(tr("Sample predictions"))
     f1, f2, f3 = st.columns([1, 2, 1], vertical_alignment="bottom")
-    wrong_only = f1.toggle("Misclassified only", key="res_wrong")
-    chosen = f2.multiselect("True class", list(classes), key="res_classes", placeholder="all classes")
-    if f3.button("🔀 New sample"):
+    wrong_only = f1.toggle(tr("Misclassified only"), key="res_wrong")
+    chosen = f2.multiselect(
+        tr("True class"), list(classes), format_func=shown.get, key="res_classes", placeholder=tr("all classes")
+    )
+    if f3.button(tr("🔀 New sample")):
         st.session_state["res_seed"] = st.session_state.get("res_seed", 0) + 1
     mask = np.ones(len(labels), bool)
     if wrong_only:
@@ -93,20 +140,26 @@ def results():
     pick = rng.choice(pool, size=min(24, len(pool)), replace=False) if len(pool) else pool
     if len(pick):
         titles = [
-            f"{classes[preds[i]]} {probs[i, preds[i]]:.0%}"
-            + ("" if preds[i] == labels[i] else f"<br>✗ is {classes[labels[i]]}")
+            f"{names[preds[i]]} {probs[i, preds[i]]:.0%}"
+            if preds[i] == labels[i]
+            else tr(
+                "{predicted} {share:.0%}<br>✗ is {true}",
+                predicted=names[preds[i]],
+                share=probs[i, preds[i]],
+                true=names[labels[i]],
+            )
             for i in pick
         ]
         chart(st, plots.image_grid(ds.test_x[pick].numpy(), titles, list(preds[pick] != labels[pick])), key="res_grid")
-        st.caption("Each caption: predicted class and its probability; red ✗ marks a mistake and the true class.")
+        st.caption(tr("Each caption: predicted class and its probability; red ✗ marks a mistake and the true class."))
     else:
-        st.success("No test image matches: nothing misclassified here.")
+        st.success(tr("No test image matches: nothing misclassified here."))
 
-    st.header("Confusion matrix")
-    normalized = st.toggle("Row-normalized (share of each true class)", key="res_norm")
+    st.header(tr("Confusion matrix"))
+    normalized = st.toggle(tr("Row-normalized (share of each true class)"), key="res_norm")
     cm = metrics.confusion(labels, preds, len(classes), normalize=normalized)
     event = chart(
-        st, plots.confusion_heatmap(cm, classes, normalized), key="res_cm", on_select="rerun", selection_mode="points"
+        st, plots.confusion_heatmap(cm, names, normalized), key="res_cm", on_select="rerun", selection_mode="points"
     )
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     clicked = tuple(points[0]["customdata"]) if points and points[0].get("customdata") else None
@@ -116,22 +169,32 @@ def results():
     for key, default in (("res_true", classes[0]), ("res_pred", classes[1])):
         if st.session_state.get(key) not in classes:  # first visit, or another dataset's class names
             st.session_state[key] = default
-    st.caption("Click a cell (or choose below) to see the test images behind it.")
+    st.caption(tr("Click a cell (or choose below) to see the test images behind it."))
     c1, c2 = st.columns(2)
-    true_c = c1.selectbox("True class", classes, key="res_true")
-    pred_c = c2.selectbox("Predicted as", classes, key="res_pred")
-    cell = metrics.cell_indices(labels, preds, classes.index(true_c), classes.index(pred_c))
-    st.markdown(f"**{len(cell):,}** test images of **{true_c}** predicted as **{pred_c}**")
+    true_c = classes.index(c1.selectbox(tr("True class"), classes, format_func=shown.get, key="res_true"))
+    pred_c = classes.index(c2.selectbox(tr("Predicted as"), classes, format_func=shown.get, key="res_pred"))
+    cell = metrics.cell_indices(labels, preds, true_c, pred_c)
+    st.markdown(
+        tr(
+            "**{n:,}** test images of **{true}** predicted as **{predicted}**",
+            n=len(cell),
+            true=names[true_c],
+            predicted=names[pred_c],
+        )
+    )
     if len(cell):
         shown = cell[:16]
         chart(st, plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]), key="res_cell_grid")
 
-    st.header("Per class")
+    st.header(tr("Per class"))
+    headings = {column: tr(heading) for column, heading in COLUMNS.items()}
     st.dataframe(
-        pd.DataFrame(metrics.per_class(labels, preds, classes)),
+        pd.DataFrame(metrics.per_class(labels, preds, names)).rename(columns=headings),
         hide_index=True,
         width="stretch",
-        column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")},
+        column_config={
+            headings[k]: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")
+        },
     )
 
 

@@ -8,11 +8,13 @@ from core import data as D
 from core import plots
 from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
+from core.i18n import N_, tr
 from core.jobs import EXPRESS_S, threads_for
 from core.metrics import diagnose
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
+from ui.i18n import fragment
 from ui.labels import READY, ended_progress, heading, heading_for, live_progress
 from ui.live_view import chart, live_view
 from ui.loading import load_dataset
@@ -45,12 +47,12 @@ def controls_ui() -> TrainConfig:
     with st.sidebar:
         st.session_state["w_preset"] = recipe_of(config_from_widgets())
         st.selectbox(
-            "Recipe",
+            tr("Recipe"),
             [CUSTOM, *PRESETS],
             key="w_preset",
             on_change=apply_preset,
-            format_func=lambda name: PRESET_TITLES.get(name, "Custom settings"),
-            help="The classic tutorials' settings. Changing any setting below makes the recipe 'custom'.",
+            format_func=lambda name: tr(PRESET_TITLES[name]) if name in PRESET_TITLES else tr("Custom settings"),
+            help=tr("The classic tutorials' settings. Changing any setting below makes the recipe 'custom'."),
         )
         for field in ("dataset", "model", "optimizer", "lr"):
             setting(field, FIELDS[field])
@@ -60,10 +62,10 @@ def controls_ui() -> TrainConfig:
         with right:
             setting("epochs", FIELDS["epochs"])
         setting("pace", FIELDS["pace"])
-        st.text_input("Your nickname (shown on the class board)", key="w_nick", max_chars=24)
+        st.text_input(tr("Your nickname (shown on the class board)"), key="w_nick", max_chars=24)
         for field in ("val_fraction", "train_subset", "seed"):
             setting(field, FIELDS[field])
-        with st.expander("Regularize: weight decay, dropout, schedule"):
+        with st.expander(tr("Regularize: weight decay, dropout, schedule")):
             for field in ("weight_decay", "dropout", "schedule"):
                 setting(field, FIELDS[field])
     save_kept("w_nick", *FIELDS.values())
@@ -90,7 +92,7 @@ def start_job() -> None:
     new.wait_first_batch(0.2)
 
 
-STEP_HELP = "While paused: run exactly one minibatch and see what it changed."
+STEP_HELP = N_("While paused: run exactly one minibatch and see what it changed.")
 
 
 def step_job(job) -> None:
@@ -107,27 +109,36 @@ def step_job(job) -> None:
 
 def stepped_ui(s) -> None:
     """A paused run's last single step, laid open: the batch, the loss before and after, and what it changed."""
-    st.info("Paused. **⏭ Step** runs one minibatch and shows what it did; **▶ Resume** carries on.", icon="⏸️")
+    st.info(tr("Paused. **⏭ Step** runs one minibatch and shows what it did; **▶ Resume** carries on."), icon="⏸️")
     t = s.stepped
     if t is None:
         return
     m1, m2, m3 = st.columns(3)
-    m1.metric(f"Loss on step {t.step}'s batch, before", f"{t.loss_before:.4f}")
-    m2.metric("After the step", f"{t.loss_after:.4f}", f"{t.loss_after - t.loss_before:+.4f}", delta_color="inverse")
-    m3.metric("Learning rate η", f"{t.lr:g}")
+    m1.metric(tr("Loss on step {step}'s batch, before", step=t.step), f"{t.loss_before:.4f}")
+    m2.metric(
+        tr("After the step"), f"{t.loss_after:.4f}", f"{t.loss_after - t.loss_before:+.4f}", delta_color="inverse"
+    )
+    m3.metric(tr("Learning rate η"), f"{t.lr:g}")
     labels = [str(int(y)) for y in t.labels]
     chart(st, plots.image_grid(t.images.numpy()[:16], labels[:16], cols=16, tile=70), key="step_batch")
     if "W" not in t.before:  # the MLP and the CNN: how hard the step pulled on each layer
-        st.caption("The gradient's size at each layer for this batch (its L2 norm):")
-        st.dataframe({"parameter": list(t.grad_norms), "gradient norm": list(t.grad_norms.values())}, hide_index=True)
+        st.caption(tr("The gradient's size at each layer for this batch (its L2 norm):"))
+        st.dataframe(
+            {tr("parameter"): list(t.grad_norms), tr("gradient norm"): list(t.grad_norms.values())}, hide_index=True
+        )
         return
     side = t.images.shape[-1]
     W0, W1 = t.before["W"].numpy(), t.after["W"].numpy()
-    st.markdown("The update, column by column of **W** (one image per class): **W ← W − η·dW**")
-    classes = [str(c) for c in D.info(s.config.dataset).classes]
-    for name, maps in (("W before", W0), ("− η·dW: the change", W1 - W0), ("W after", W1)):
+    st.markdown(tr("The update, column by column of **W** (one image per class): **W ← W − η·dW**"))
+    classes = [tr(str(c)) for c in D.info(s.config.dataset).classes]
+    shown = (
+        ("W before", tr("W before"), W0),
+        ("− η·dW", tr("− η·dW: the change"), W1 - W0),
+        ("W after", tr("W after"), W1),
+    )
+    for name, title, maps in shown:
         tiles = maps.T.reshape(-1, side, side)
-        fig = plots.tile_grid(tiles, len(classes), title=f"{name} · {', '.join(classes)}", tile_px=60)
+        fig = plots.tile_grid(tiles, len(classes), title=f"{title} · {', '.join(classes)}", tile_px=60)
         chart(st, fig, key=f"step_{name[:3]}", width="content")
 
 
@@ -140,14 +151,18 @@ def start_ui(cfg: TrainConfig, job) -> None:
         n_train = min(n_train, cfg.train_subset)
     problems = cfg.errors()
     if n_train < 1:
-        problems.append("No training images left: lower the validation fraction.")
+        problems.append(tr("No training images left: lower the validation fraction."))
     seconds = estimate(cfg) if not problems else 0
     device = pick_device(cfg.device)
-    where = manager().where() if device.type == "cpu" else f"the {device.type.upper()} device"
+    where = manager().where() if device.type == "cpu" else tr("the {device} device", device=device.type.upper())
     if seconds > SLOW_S:
         st.warning(
-            f"This run will take about {seconds / 60:.0f} min on this machine ({where}). "
-            f"For a quick look, set a training subset (e.g. 10,000) or fewer epochs.",
+            tr(
+                "This run will take about {minutes:.0f} min on this machine ({where}). "
+                "For a quick look, set a training subset (e.g. 10,000) or fewer epochs.",
+                minutes=seconds / 60,
+                where=where,
+            ),
             icon="🐢",
         )
     busy = job is not None and job.state in ACTIVE
@@ -155,14 +170,25 @@ def start_ui(cfg: TrainConfig, job) -> None:
     paused = running and job.snapshot(light=True).paused
     c1, c2, c3, c4, c5 = st.columns([1.1, 0.8, 0.9, 0.8, 2.4], vertical_alignment="center")
     # Callbacks, not `if st.button(...)`: they run first, so the click's own run already draws the new job.
-    c1.button("▶ Start training", type="primary", disabled=bool(problems) or busy, width="stretch", on_click=start_job)
-    c2.button("■ Stop", disabled=not busy, width="stretch", on_click=job.stop if busy else None)
+    c1.button(
+        tr("▶ Start training"), type="primary", disabled=bool(problems) or busy, width="stretch", on_click=start_job
+    )
+    c2.button(tr("■ Stop"), disabled=not busy, width="stretch", on_click=job.stop if busy else None)
     if paused:
-        c3.button("▶ Resume", width="stretch", on_click=job.resume)
+        c3.button(tr("▶ Resume"), width="stretch", on_click=job.resume)
     else:
-        c3.button("⏸ Pause", disabled=not running, width="stretch", on_click=job.pause if running else None)
-    c4.button("⏭ Step", disabled=not paused, width="stretch", on_click=step_job, args=(job,), help=STEP_HELP)
-    c5.caption(f"{n_train:,} training images · about {seconds:.0f} s on {where}" if not problems else "")
+        c3.button(tr("⏸ Pause"), disabled=not running, width="stretch", on_click=job.pause if running else None)
+    c4.button(tr("⏭ Step"), disabled=not paused, width="stretch", on_click=step_job, args=(job,), help=tr(STEP_HELP))
+    c5.caption(
+        tr(
+            "{images:,} training images · about {seconds:.0f} s on {where}",
+            images=n_train,
+            seconds=seconds,
+            where=where,
+        )
+        if not problems
+        else ""
+    )
     for problem in problems:
         st.error(problem)
     refused_ui()
@@ -173,15 +199,21 @@ def status_ui(s) -> None:
     if s.state == QUEUED:
         counts = manager().counts()
         st.info(
-            f"Waiting for a free slot: number {s.queue_position} in the queue ({counts['running']} runs training "
-            f"on {counts['cap']} slots). It starts by itself; students with fewer runs training go first, and a "
-            f"short run (under {EXPRESS_S:.0f} s) may start at once.",
+            tr(
+                "Waiting for a free slot: number {position} in the queue ({running} runs training on {cap} slots). "
+                "It starts by itself; students with fewer runs training go first, and a short run (under "
+                "{express:.0f} s) may start at once.",
+                position=s.queue_position,
+                running=counts["running"],
+                cap=counts["cap"],
+                express=EXPRESS_S,
+            ),
             icon="⏳",
         )
     if s.state == FAILED:
-        st.error(s.message, icon="❌")
+        st.error(tr(s.message) if s.message else s.message, icon="❌")
     if s.state == STOPPED:
-        st.warning(s.message, icon="⏹️")
+        st.warning(tr(s.message) if s.message else s.message, icon="⏹️")
 
 
 def results_ui(s) -> None:
@@ -189,9 +221,9 @@ def results_ui(s) -> None:
     were while it trained (its test accuracy is in the progress line above them too)."""
     d = s.done
     m1, m2, m3 = st.columns(3)
-    m1.metric("Test accuracy", f"{d.test_acc:.1%}")
-    m2.metric("Test loss", f"{d.test_loss:.3f}")
-    m3.metric("Seconds per epoch", f"{d.train_s_per_epoch:.2f}")
+    m1.metric(tr("Test accuracy"), f"{d.test_acc:.1%}")
+    m2.metric(tr("Test loss"), f"{d.test_loss:.3f}")
+    m3.metric(tr("Seconds per epoch"), f"{d.train_s_per_epoch:.2f}")
     verdict = diagnose(s.losses, [e.train_loss for e in s.epochs], s.config.lr)
     if verdict is not None:
         kind, text = verdict
@@ -208,7 +240,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
     # on a slow timer, so a full class's waiting tabs leave the CPU to the jobs that train.
     every = 3.0 if drawn_state == QUEUED else None
 
-    @st.fragment(run_every=every)
+    @fragment(run_every=every)
     def live():
         box = st.container()  # a queued, failed or stopped run's status; the view stays below it
         if job is None:
@@ -223,7 +255,9 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 head=heading_for(cfg, READY),
                 progress=(
                     0.0,
-                    "Choose settings on the left, then press ▶ Start training: the curves appear here as it learns.",
+                    tr(
+                        "Choose settings on the left, then press ▶ Start training: the curves appear here as it learns."
+                    ),
                 ),
             )
             return
@@ -257,10 +291,10 @@ def job_ui(job, cfg: TrainConfig) -> None:
             results_ui(s)
 
     live()
-    st.toggle("Smooth the batch loss", key="w_smooth", value=True)
+    st.toggle(tr("Smooth the batch loss"), key="w_smooth", value=True)
 
 
-@st.fragment
+@fragment
 def run_area(cfg: TrainConfig) -> None:
     """Start/Stop and the live view, as a fragment: a click on Start redraws only this part, not the sidebar."""
     job = current_job()
@@ -270,7 +304,7 @@ def run_area(cfg: TrainConfig) -> None:
     job_ui(job, cfg)
 
 
-st.title("Train a classifier, watch it learn")
+st.title(tr("Train a classifier, watch it learn"))
 if store() is None or store_error():  # training works, but nothing is kept: say so before Start
     st.warning(store_error(), icon="🗄️")
 run_area(controls_ui())

@@ -29,6 +29,26 @@ def _routed_pages() -> list[str]:
 PAGES = _routed_pages()
 
 
+def _through_app_py() -> None:
+    """AppTest, like the server (ui.compat.leave_pages_folder_mode), routes every page through app.py's
+    st.navigation: AppTest re-detects the pages/ folder on each run and would run a page's file alone, without
+    app.py's language and settings set-up."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from ui import compat
+
+    init = PagesManager.__init__
+
+    def routed(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        compat.leave_pages_folder_mode()
+
+    PagesManager.__init__ = routed
+
+
+_through_app_py()
+
+
 def _real_dir(name: str) -> Path | None:
     root = os.environ.get("DATA_DIR")
     if not root:
@@ -112,7 +132,7 @@ def require_postgres() -> str:
         import psycopg
 
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute("DROP TABLE IF EXISTS epochs, runs, meta CASCADE")
+            conn.execute("DROP TABLE IF EXISTS snapshots, epochs, runs, meta CASCADE")
     except Exception as e:  # noqa: BLE001 - missing driver or server: same answer
         unavailable(f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})", "the PostgreSQL tests")
     return POSTGRES_URL

@@ -2,13 +2,17 @@
 
 import asyncio
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
+from core import i18n
 from core.config import TrainConfig
 from tests.conftest import plotly_array
 from ui import feed
 from ui.services import manager as default_manager
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def get(key: str, **query):
@@ -36,3 +40,20 @@ def test_feed_answers_a_jobs_view_as_the_page_draws_it():
 
 def test_feed_says_gone_for_a_job_the_server_does_not_have():
     assert get("job0-nothere") == (404, {"state": "gone"})
+
+
+def test_feed_speaks_the_pages_language():
+    """The page's language travels in the feed's URL (?lang=): the heading and progress line the live view
+    redraws each second are in it, English without one."""
+    job = default_manager().submit(TrainConfig(dataset="digits", epochs=2))
+    assert job.wait(60)
+    assert feed.url(job, True).endswith("?smooth=1&lang=en")
+    with i18n.using("zh_CN"):
+        assert feed.url(job, False).endswith("?smooth=0&lang=zh_CN")
+    status, body = get(job.owner_key, lang="zh_CN")
+    assert status == 200 and body["head"].startswith("✅ ") and CHINESE.search(body["head"])
+    assert not body["head"].startswith("✅ Done") and CHINESE.search(body["progress"]["text"])
+    assert i18n.language() == "en"  # the request's language stayed in the request
+    for query in ({}, {"lang": "en"}, {"lang": "xx"}):  # none, English, or one the dashboard does not speak
+        status, body = get(job.owner_key, **query)
+        assert body["head"].startswith("✅ Done: Softmax regression on Digits") and not CHINESE.search(body["head"])

@@ -64,3 +64,13 @@ def test_per_epoch_chart_gives_loss_and_accuracy_their_own_labelled_axes():
     assert layout["yaxis2"]["range"] == [0, 1.02] and layout["yaxis2"]["side"] == "right"
     # a one-epoch run: its point is drawn as a marker inside the x range
     assert all(t["mode"] == "lines+markers" for t in spec["data"]) and layout["xaxis"]["range"] == [0.5, 1.5]
+
+
+def test_hyper_scatter_shows_the_callers_name_for_the_axis_and_keeps_the_key_by_default():
+    rows = [{"model": "mlp", "batch_size": 64, "test acc": 0.9, "nickname": None}]
+    fig = plots.hyper_scatter(rows, "batch_size")
+    assert fig.layout.xaxis.title.text == "batch_size" and fig.layout.title.text == "batch_size against test accuracy"
+    assert list(fig.data[0].text) == ["anonymous"]
+    fig = plots.hyper_scatter(rows, "batch_size", x_title="Batch size")
+    assert fig.layout.xaxis.title.text == "Batch size" and "Batch size %{x}" in fig.data[0].hovertemplate
+    assert list(fig.data[0].x) == [64]

@@ -39,7 +39,7 @@ def test_round_trip_through_a_job(store_where):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == R.SCHEMA_VERSION == 5
+    assert store.schema_version() == R.SCHEMA_VERSION == 6
     assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []

@@ -8,44 +8,57 @@ import streamlit as st
 from core import data as D
 from core import models as M
 from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES, SCHEDULES, WEIGHT_DECAY_CHOICES
+from core.i18n import N_, tr
 
 LABELS = {
-    "dataset": "Dataset",
-    "model": "Model",
-    "optimizer": "Optimizer",
-    "lr": "Learning rate (log scale)",
-    "batch_size": "Batch size",
-    "epochs": "Epochs",
-    "val_fraction": "Validation fraction",
-    "train_subset": "Training subset (0 = all images)",
-    "seed": "Seed",
-    "pace": "Pace",
-    "weight_decay": "Weight decay λ",
-    "dropout": "Dropout (MLP and CNN)",
-    "schedule": "Learning-rate schedule",
+    "dataset": N_("Dataset"),
+    "model": N_("Model"),
+    "optimizer": N_("Optimizer"),
+    "lr": N_("Learning rate (log scale)"),
+    "batch_size": N_("Batch size"),
+    "epochs": N_("Epochs"),
+    "val_fraction": N_("Validation fraction"),
+    "train_subset": N_("Training subset (0 = all images)"),
+    "seed": N_("Seed"),
+    "pace": N_("Pace"),
+    "weight_decay": N_("Weight decay λ"),
+    "dropout": N_("Dropout (MLP and CNN)"),
+    "schedule": N_("Learning-rate schedule"),
 }
 HELP = {
-    "val_fraction": "Share of the training images held out to check for overfitting.",
-    "train_subset": "Train on fewer images for a quick look on a slow laptop.",
-    "seed": "Same settings and seed give exactly the same curve.",
-    "pace": "Slow motion spaces the batches so each epoch takes about a second: the class can follow it. "
-    "The maths is the same.",
-    "weight_decay": "Adds λ·W to each weight gradient, so every step also pulls the weights towards zero: "
-    "a cure for overfitting (see the 'Overfit on purpose' recipes).",
-    "dropout": "While training, zero this share of the hidden units at random in each step, so no unit can "
-    "rely on another. Softmax regression has no hidden units.",
-    "schedule": "Step: the learning rate drops tenfold at 50 % and 75 % of the run. Cosine: it glides to zero.",
+    "val_fraction": N_("Share of the training images held out to check for overfitting."),
+    "train_subset": N_("Train on fewer images for a quick look on a slow laptop."),
+    "seed": N_("Same settings and seed give exactly the same curve."),
+    "pace": N_(
+        "Slow motion spaces the batches so each epoch takes about a second: the class can follow it. "
+        "The maths is the same."
+    ),
+    "weight_decay": N_(
+        "Adds λ·W to each weight gradient, so every step also pulls the weights towards zero: "
+        "a cure for overfitting (see the 'Overfit on purpose' recipes)."
+    ),
+    "dropout": N_(
+        "While training, zero this share of the hidden units at random in each step, so no unit can "
+        "rely on another. Softmax regression has no hidden units."
+    ),
+    "schedule": N_("Step: the learning rate drops tenfold at 50 % and 75 % of the run. Cosine: it glides to zero."),
 }
 
 
-# field -> how to name each of its choices (the choices themselves: core's registries and lists)
+# field -> how to name each of its choices (the choices themselves: core's registries and lists), in the
+# current language
 CHOICES = {
-    "dataset": lambda n: D.REGISTRY[n].title,
-    "model": lambda n: M.REGISTRY[n].label,
-    "optimizer": OPTIMIZERS.get,
-    "pace": PACES.get,
-    "schedule": SCHEDULES.get,
+    "dataset": lambda n: tr(D.REGISTRY[n].title),
+    "model": lambda n: tr(M.REGISTRY[n].label),
+    "optimizer": lambda n: tr(OPTIMIZERS[n]),
+    "pace": lambda n: tr(PACES[n]),
+    "schedule": lambda n: tr(SCHEDULES[n]),
 }
+
+
+def help_for(field: str) -> str | None:
+    """A field's help text in the current language, or None."""
+    return tr(HELP[field]) if field in HELP else None
 
 
 def options(field: str) -> list[str]:
@@ -70,7 +83,7 @@ def setting(field: str, key: str, label: str | None = None, default=None):
 
     With `default`, the widget starts there; without, it reads the value already in st.session_state[key].
     """
-    label = label or LABELS[field]
+    label = label or tr(LABELS[field])
     start = {} if default is None else {"value": default}
     if field in CHOICES:  # a fixed list of named choices: a selectbox, or radio buttons when there are few
         names = options(field)
@@ -81,7 +94,7 @@ def setting(field: str, key: str, label: str | None = None, default=None):
             names,
             key=key,
             format_func=CHOICES[field],
-            help=HELP.get(field),
+            help=help_for(field),
             **extra,
             **({} if default is None else {"index": names.index(default)}),
         )
@@ -95,13 +108,13 @@ def setting(field: str, key: str, label: str | None = None, default=None):
         if default is None and st.session_state.get(key) not in WEIGHT_DECAY_CHOICES:  # a URL's value: snap it
             st.session_state[key] = min(WEIGHT_DECAY_CHOICES, key=lambda v: abs(v - st.session_state.get(key, 0)))
         return st.select_slider(
-            label, WEIGHT_DECAY_CHOICES, key=key, format_func=lambda v: f"{v:g}", help=HELP[field], **start
+            label, WEIGHT_DECAY_CHOICES, key=key, format_func=lambda v: f"{v:g}", help=help_for(field), **start
         )
     if field == "dropout":
-        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=HELP[field], **start)
+        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=help_for(field), **start)
     if field == "val_fraction":
-        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=HELP[field], **start)
+        return st.slider(label, *LIMITS[field], key=key, step=0.05, help=help_for(field), **start)
     if field in ("batch_size", "epochs", "train_subset", "seed"):
         step = 500 if field == "train_subset" else 1
-        return st.number_input(label, *LIMITS[field], key=key, step=step, help=HELP.get(field), **start)
+        return st.number_input(label, *LIMITS[field], key=key, step=step, help=help_for(field), **start)
     raise ValueError(f"no control for {field!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.i18n import tr
 from core.preprocess import INK_THRESHOLD
 
 SIDE = 280  # canvas pixels: 10 per MNIST pixel
@@ -31,7 +32,7 @@ def drawing_ui(key: str) -> np.ndarray | None:
         return_image_data=True,
         key=f"{key}_{st.session_state.get(f'{key}_n', 0)}",
     )
-    st.button("Clear", key=f"{key}_clear", on_click=_clear, args=(key,), icon="🧽")
+    st.button(tr("Clear"), key=f"{key}_clear", on_click=_clear, args=(key,), icon="🧽")
     image = result.image_data
     if image is None or image.ndim != 3 or not (image[..., :3].max(axis=-1) > INK_THRESHOLD).any():
         return None

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from core import plots
+from core.i18n import language, tr, using
 from ui import labels
 from ui.services import manager
 
@@ -24,8 +25,9 @@ _TYPED = {"float32": "f4", "float64": "f8", "int32": "i4", "uint8": "u1"}  # plo
 
 
 def url(job, smooth: bool) -> str:
-    """The feed of a job, relative to the app's root (the live view resolves it against the page's URL)."""
-    return PATH.format(key=job.owner_key).lstrip("/") + f"?smooth={int(smooth)}"
+    """The feed of a job, relative to the app's root (the live view resolves it against the page's URL), in the
+    page's language."""
+    return PATH.format(key=job.owner_key).lstrip("/") + f"?smooth={int(smooth)}&lang={language()}"
 
 
 def figures(s, smooth: bool = True) -> dict:
@@ -71,8 +73,10 @@ def figure_json(fig) -> str:
 
 
 def payload(figs: dict, head: str | None = None, progress: tuple[float, str] | None = None) -> dict:
-    """What the live view draws: heading, progress bar (fraction, text) and figures by name."""
+    """What the live view draws: heading, progress bar (fraction, text) and figures by name, and the words its
+    script shows (in the page's language: live_view.js writes none of its own)."""
     return {
+        "texts": {"chart_error": tr("The chart could not be drawn: {error}")},  # {error}: filled in by the script
         "head": head,
         "progress": {"value": progress[0], "text": progress[1]} if progress else None,
         "names": list(figs),
@@ -85,18 +89,22 @@ def view_data(s, smooth: bool = True) -> dict:
     return {"state": s.state, **payload(figures(s, smooth), labels.heading(s), labels.live_progress(s))}
 
 
-def _view(key: str, smooth: bool) -> dict | None:
-    job = manager().by_owner_key(key)
-    return view_data(job.snapshot(light=True), smooth) if job is not None else None
+def _view(key: str, smooth: bool, lang: str | None = None) -> dict | None:
+    # the language is set here, in the thread that builds the view: a context variable set on the event loop
+    # is not what a pool thread reads
+    with using(lang):
+        job = manager().by_owner_key(key)
+        return view_data(job.snapshot(light=True), smooth) if job is not None else None
 
 
 async def live_feed(request):
-    """GET /api/live/<owner key>?smooth=0|1: the job's live view as JSON; 404 for a key the server does not
-    know (a job it forgot, a guess, or a job's public id)."""
+    """GET /api/live/<owner key>?smooth=0|1&lang=en|zh_CN: the job's live view as JSON, in that language
+    (English by default); 404 for a key the server does not know (a job it forgot, a guess, or a job's public
+    id)."""
     smooth = request.query_params.get("smooth", "1") != "0"
     # off the event loop: building figures (and, on a cluster, asking the coordinator) must not hold up every
     # other tab's websocket
-    body = await run_in_threadpool(_view, request.path_params["key"], smooth)
+    body = await run_in_threadpool(_view, request.path_params["key"], smooth, request.query_params.get("lang"))
     if body is None:
         return Response(json.dumps({"state": "gone"}), status_code=404, media_type="application/json")
     return Response(json.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"})

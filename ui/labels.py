@@ -7,6 +7,7 @@ import re
 from core import data as D
 from core import models as M
 from core.events import DONE, FAILED, QUEUED, RUNNING, STOPPED
+from core.i18n import N_, ntr, tr
 
 READY = "ready"  # the Train page before its first run
 # Characters Streamlit's Markdown gives a meaning (links, images, emphasis, :colour[...] and emoji, $LaTeX$, HTML)
@@ -20,25 +21,62 @@ def md(text: str) -> str:
 
 
 STATE_ICONS = {READY: "👉", QUEUED: "⏳", RUNNING: "🏃", DONE: "✅", STOPPED: "⏹️", FAILED: "❌"}
+# a state as a heading names it (the states themselves are data: compared, stored, sent in the feed)
+STATE_NAMES = {
+    READY: N_("Ready"),
+    QUEUED: N_("Queued"),
+    RUNNING: N_("Running"),
+    DONE: N_("Done"),
+    STOPPED: N_("Stopped"),
+    FAILED: N_("Failed"),
+}
+# a registry label's parenthesis, in English or in Chinese: 'Softmax regression (from scratch)' -> the name
+_PAREN = re.compile(r" \(|（")
 
 
 def model_label(name: str) -> str:
-    return M.spec(name).label
+    """A model's label in the current language: 'Softmax regression (from scratch)'."""
+    return tr(M.spec(name).label)
+
+
+def model_short(name: str) -> str:
+    """A model's label without its parenthesis, for headings: 'Softmax regression'."""
+    return _PAREN.split(model_label(name))[0]
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's title in the current language: 'Digits 8x8 (embedded)'."""
+    return tr(D.info(name).title)
+
+
+def dataset_short(name: str) -> str:
+    """A dataset's title without its parenthesis: 'Digits 8x8'."""
+    return _PAREN.split(dataset_title(name))[0]
+
+
+def state_name(state: str) -> str:
+    """A run's state as a person reads it: 'Done'."""
+    return tr(STATE_NAMES[state]) if state in STATE_NAMES else state.capitalize()
 
 
 def describe(cfg) -> str:
     """'Softmax regression on Digits 8x8 · lr 0.3 · batch 32': a run's settings in a line."""
-    dataset = D.info(cfg.dataset).title.split(" (")[0]
-    return f"{M.spec(cfg.model).short} on {dataset} · lr {cfg.lr:g} · batch {cfg.batch_size}"
+    return tr(
+        "{model} on {dataset} · lr {lr:g} · batch {batch}",
+        model=model_short(cfg.model),
+        dataset=dataset_short(cfg.dataset),
+        lr=cfg.lr,
+        batch=cfg.batch_size,
+    )
 
 
 def heading_for(cfg, state: str) -> str:
-    return f"{STATE_ICONS[state]} {state.capitalize()}: {describe(cfg)}"
+    return tr("{icon} {state}: {run}", icon=STATE_ICONS[state], state=state_name(state), run=describe(cfg))
 
 
 def heading(s) -> str:
     if getattr(s, "paused", False):  # running, but held by Pause: Step runs one minibatch
-        return f"⏸️ Paused: {describe(s.config)}"
+        return tr("⏸️ Paused: {run}", run=describe(s.config))
     return heading_for(s.config, s.state)
 
 
@@ -47,26 +85,45 @@ def progress_of(s) -> tuple[float, str] | None:
     b = s.last_batch
     if b is None:
         return None
-    text = (
-        f"epoch {b.epoch}/{s.config.epochs} · batch {b.batch}/{b.batches} · "
-        f"{b.examples_per_s:,.0f} images/s · elapsed {b.elapsed_s:.1f} s"
+    values = dict(
+        epoch=b.epoch,
+        epochs=s.config.epochs,
+        batch=b.batch,
+        batches=b.batches,
+        speed=b.examples_per_s,
+        elapsed=b.elapsed_s,
+        eta=b.eta_s,
     )
     if s.state == RUNNING:
-        text += f" · about {b.eta_s:.0f} s left"
+        text = tr(
+            "epoch {epoch}/{epochs} · batch {batch}/{batches} · {speed:,.0f} images/s · elapsed {elapsed:.1f} s"
+            " · about {eta:.0f} s left",
+            **values,
+        )
+    else:
+        values.pop("eta")
+        text = tr(
+            "epoch {epoch}/{epochs} · batch {batch}/{batches} · {speed:,.0f} images/s · elapsed {elapsed:.1f} s",
+            **values,
+        )
     return min(s.progress, 1.0), text
 
 
 def live_progress(s) -> tuple[float, str]:
     """A running job's progress line from its start, so the charts below it do not move at the first batch."""
-    return progress_of(s) or (0.0, "Starting: loading the images and building the model…")
+    return progress_of(s) or (0.0, tr("Starting: loading the images and building the model…"))
 
 
 def ended_progress(s) -> tuple[float, str] | None:
     """A queued or ended run's progress line: a finished run's result, else how far it got."""
     if s.done is not None:
         d = s.done
-        return 1.0, (
-            f"test accuracy {d.test_acc:.1%} · test loss {d.test_loss:.3f} · {s.config.epochs} epochs, "
-            f"{d.train_s_per_epoch:.2f} s each"
+        return 1.0, ntr(
+            "test accuracy {acc:.1%} · test loss {loss:.3f} · {n} epoch, {seconds:.2f} s each",
+            "test accuracy {acc:.1%} · test loss {loss:.3f} · {n} epochs, {seconds:.2f} s each",
+            s.config.epochs,
+            acc=d.test_acc,
+            loss=d.test_loss,
+            seconds=d.train_s_per_epoch,
         )
     return progress_of(s)

@@ -32,7 +32,9 @@ async function draw(root, data, module) {
       await window.Plotly.react(host, fig.data, fig.layout, { displaylogo: false });
     }
   } catch (err) {
-    charts.textContent = "The chart could not be drawn: " + err;
+    // the words come from the page (ui/feed.py payload), in its language
+    const words = (data.texts && data.texts.chart_error) || "The chart could not be drawn: {error}";
+    charts.textContent = words.replace("{error}", String(err));
   }
 }
 

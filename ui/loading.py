@@ -10,6 +10,7 @@ import streamlit as st
 from core import data as D
 from core.config import TrainConfig
 from core.events import DONE, EpochEnd
+from core.i18n import tr
 from core.jobs import Snapshot
 from core.runs import EPOCH_FIELDS, Checkpoint, CheckpointError, evaluate_checkpoint, load_checkpoint
 from ui.labels import md
@@ -20,13 +21,13 @@ from ui.state import set_kept
 def load_dataset(name: str, offer_digits: bool = True) -> D.Dataset | None:
     """The dataset, or an error box saying what to do, a button to switch to digits, and None."""
     try:
-        with st.spinner(f"Loading {D.info(name).title}…"):
+        with st.spinner(tr("Loading {dataset}…", dataset=tr(D.info(name).title))):
             return D.load(name)
     except D.DatasetError as e:
         st.error(str(e), icon="📂")
         if offer_digits:
             st.button(
-                "Use the embedded digits dataset instead",
+                tr("Use the embedded digits dataset instead"),
                 type="primary",
                 on_click=set_kept,
                 args=("w_dataset", "digits"),
@@ -103,7 +104,7 @@ def stored_snapshot(run_id: str) -> Snapshot | None:
 
 def checkpoint_ui(key: str) -> None:
     """Upload a checkpoint, evaluate it on its test set and make it what Results and Inside show."""
-    up = st.file_uploader("Load a checkpoint (.pt) saved by this app", type=["pt"], key=key)
+    up = st.file_uploader(tr("Load a checkpoint (.pt) saved by this app"), type=["pt"], key=key)
     if up is None or st.session_state.get(f"{key}_done") == up.file_id:
         return
     try:
@@ -114,9 +115,17 @@ def checkpoint_ui(key: str) -> None:
     ds = load_dataset(ckpt.config.dataset, offer_digits=False)
     if ds is None:
         return
-    with st.spinner("Evaluating the checkpoint on the test set…"):
+    with st.spinner(tr("Evaluating the checkpoint on the test set…")):
         st.session_state["loaded_snapshot"] = snapshot_from_checkpoint(ckpt, ds, up.name)
     st.session_state[f"{key}_done"] = up.file_id
     acc = st.session_state["loaded_snapshot"].done.test_acc
-    saved = f" (saved with {ckpt.test_acc:.2%})" if ckpt.test_acc is not None else ""
-    st.success(f"Loaded {md(up.name)}: test accuracy {acc:.2%}{saved}.", icon="✅")
+    if ckpt.test_acc is not None:
+        text = tr(
+            "Loaded {name}: test accuracy {acc:.2%} (saved with {saved:.2%}).",
+            name=md(up.name),
+            acc=acc,
+            saved=ckpt.test_acc,
+        )
+    else:
+        text = tr("Loaded {name}: test accuracy {acc:.2%}.", name=md(up.name), acc=acc)
+    st.success(text, icon="✅")

@@ -9,6 +9,7 @@ import os
 
 import streamlit as st
 
+from core.i18n import tr
 from ui.session import owner_tags
 
 
@@ -37,12 +38,12 @@ def teacher_ui() -> None:
     if passcode() is None:
         return
     if st.session_state.get("_teacher"):
-        st.caption("🎓 Teacher: you may stop and delete any run.")
+        st.caption(tr("🎓 Teacher: you may stop and delete any run."))
         return
-    with st.expander("🎓 Teacher"):
-        typed = st.text_input("Teacher passcode", type="password", key="_teacher_passcode")
+    with st.expander(tr("🎓 Teacher")):
+        typed = st.text_input(tr("Teacher passcode"), type="password", key="_teacher_passcode")
         if typed:
             if hmac.compare_digest(typed.encode(), passcode().encode()):
                 st.session_state["_teacher"] = True
                 st.rerun()
-            st.error("That is not the passcode.")
+            st.error(tr("That is not the passcode."))

@@ -8,7 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from core.events import BatchEnd, Peek
+from core.events import BatchEnd
+from core.i18n import N_, tr
 from core.jobs import JobManager, Jobs
 from core.process import settle_heap
 from core.runs import RunStore, db_errors, default_path, default_store, is_url
@@ -17,7 +18,9 @@ _lock = threading.Lock()
 _manager: Jobs | None = None
 
 
-_store_error: str | None = None  # why runs are not being saved, while they are not
+# why runs are not being saved, while they are not: a message and its values, put into words by store_error() in
+# the language of the page that shows it (the failure may be met on a training thread, or in another tab)
+_store_error: tuple[str, dict] | None = None
 _failed_at: float | None = None  # when the store last failed to open: it is tried again after RETRY_S
 RETRY_S = 5.0
 
@@ -32,15 +35,25 @@ def store() -> RunStore | None:
         opened = default_store()
     except (*db_errors(), OSError, RuntimeError) as e:
         _failed_at = time.monotonic()
-        what = (
-            "Check that the database server is running and reachable"
-            if is_url(default_path())
-            else ("Move or delete the damaged file (or set RUNS_DB to another path)")
-        )
-        _store_error = (
-            f"The run store {shown(default_path())} cannot be used ({e}). Runs still train, but are not saved, and "
-            f"saved runs cannot be shown. {what}, then restart the app."
-        )
+        values = {"where": shown(default_path()), "error": str(e)}
+        if is_url(default_path()):
+            _store_error = (
+                N_(
+                    "The run store {where} cannot be used ({error}). Runs still train, but are not saved, and saved "
+                    "runs cannot be shown. Check that the database server is running and reachable, then restart the "
+                    "app."
+                ),
+                values,
+            )
+        else:
+            _store_error = (
+                N_(
+                    "The run store {where} cannot be used ({error}). Runs still train, but are not saved, and saved "
+                    "runs cannot be shown. Move or delete the damaged file (or set RUNS_DB to another path), then "
+                    "restart the app."
+                ),
+                values,
+            )
         return None
     _store_error = _failed_at = None
     return opened
@@ -54,9 +67,12 @@ def read(method, *args):
         return method(*args)
     except db_errors() as e:
         _store_error = (
-            f"The run store {shown(default_path())} is damaged or unreachable ({e}). Runs still train, but are not "
-            f"saved, and saved runs cannot be shown. Move or delete a damaged file (or set RUNS_DB to another "
-            f"path), or check the database server, then restart."
+            N_(
+                "The run store {where} is damaged or unreachable ({error}). Runs still train, but are not saved, and "
+                "saved runs cannot be shown. Move or delete a damaged file (or set RUNS_DB to another path), or check "
+                "the database server, then restart."
+            ),
+            {"where": shown(default_path()), "error": str(e)},
         )
         return None
 
@@ -67,14 +83,17 @@ def shown(where) -> str:
 
 
 def store_error() -> str | None:
-    """Why runs are not being saved, or None while they are."""
-    return _store_error
+    """Why runs are not being saved, in the current language, or None while they are."""
+    if _store_error is None:
+        return None
+    message, values = _store_error
+    return tr(message, **values)
 
 
 def _record(job, event) -> None:
     """Persist each event; a store that fails (a damaged file, a full disk) must not stop the training."""
     global _store_error
-    if isinstance(event, (BatchEnd, Peek)):  # the store keeps epochs and ends, not every batch
+    if isinstance(event, BatchEnd):  # the store keeps epochs, ends and rewind snapshots, not every batch
         return
     opened = store()
     if opened is None:
@@ -83,8 +102,11 @@ def _record(job, event) -> None:
         opened.record(job, event)
     except (*db_errors(), OSError) as e:
         _store_error = (
-            f"Runs are not being saved: writing {shown(default_path())} failed ({e}). Runs still train; "
-            f"check the disk and the file, then restart the app."
+            N_(
+                "Runs are not being saved: writing {where} failed ({error}). Runs still train; check the disk and the "
+                "file, then restart the app."
+            ),
+            {"where": shown(default_path()), "error": str(e)},
         )
 
 

@@ -24,8 +24,10 @@ from ray import exceptions as rex
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import core
+from core import i18n
 from core.config import TrainConfig
-from core.events import BatchEnd, Event, Failed, Peek, Started
+from core.events import BatchEnd, Event, Failed, Started
+from core.i18n import DEFAULT, N_, language, tr, use, using
 from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, TrainingJob
 
 NAMESPACE = "teaching-dashboard"
@@ -39,7 +41,7 @@ HEARTBEAT_S = 3.0
 REPLICA_TIMEOUT_S = 20.0  # a replica not heard from for this long is gone: its tabs' runs are released
 HEAD = "node:__internal_head__"  # the resource Ray gives the head node alone
 GPU_SHARE = 0.25  # of a GPU per run: these models are small, four share one
-WORKER_DIED = (
+WORKER_DIED = N_(
     "The cluster worker training this run died (its process was killed, or its machine left the cluster), so "
     "the run failed. It is not retried: it would start again from its first batch. Start it again."
 )
@@ -47,9 +49,10 @@ WORKER_DIED = (
 
 # ---------------------------------------------------------------------------------------------- on a worker
 @ray.remote(num_returns="streaming", max_retries=0)  # a retry would replay the run's curve from the start
-def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: str):
+def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: str, lang: str = DEFAULT):
     """Train one run on a cluster worker, yielding its events in chunks; stops, pauses and steps as the
-    coordinator says."""
+    coordinator says. `lang` is the submitting student's language: the run's messages are written in it."""
+    use(lang)  # a worker process has no page's context (and is reused: every task sets its own)
     import torch
 
     from core.train import Control, train
@@ -94,15 +97,20 @@ def cluster_runner(
     options = {"num_cpus": threads}
     if cfg.device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0:
         options["num_gpus"] = GPU_SHARE  # device "auto" then picks cuda on the worker Ray places it on
-    stream = _train_task.options(**options).remote(cfg, threads, job_id, coordinator)
+    # the job's thread runs in the submitting student's language (Coordinator.submit): the worker writes in it too
+    stream = _train_task.options(**options).remote(cfg, threads, job_id, coordinator, language())
     try:
         for ref in stream:
             yield from ray.get(ref)
     except rex.RayTaskError as e:  # an exception inside train() that train() did not turn into Failed
-        yield Failed(message=f"Training crashed on the cluster: {type(e.cause).__name__}: {e.cause}")
+        yield Failed(
+            message=tr(
+                "Training crashed on the cluster: {error}: {detail}", error=type(e.cause).__name__, detail=e.cause
+            )
+        )
     except rex.RayError:  # WorkerCrashedError, NodeDiedError, ObjectLostError...
         traceback.print_exc()
-        yield Failed(message=WORKER_DIED)
+        yield Failed(message=tr(WORKER_DIED))
 
 
 # ----------------------------------------------------------------------------------------- the coordinator
@@ -134,8 +142,9 @@ class Coordinator:
         node = ray.get_runtime_context().get_node_id()
         return {"cores": self.mgr.cores, "node_cores": self.mgr.node_cores, "gpus": self.gpus, "node": node}
 
-    def submit(self, cfg, nickname, tag, student, estimate_s) -> dict:
-        return _info(self.mgr.submit(cfg, nickname, tag, student=student, estimate_s=estimate_s))
+    def submit(self, cfg, nickname, tag, student, estimate_s, lang: str = DEFAULT) -> dict:
+        with using(lang):  # the job keeps the student's language (TrainingJob copies this context)
+            return _info(self.mgr.submit(cfg, nickname, tag, student=student, estimate_s=estimate_s))
 
     def info(self, job_id: str) -> dict | None:
         job = self.mgr.get(job_id)
@@ -223,7 +232,7 @@ class Coordinator:
 
     def _record(self, job: TrainingJob, event: Event) -> None:
         """Persist each event (not every batch); a store that fails must not stop the training."""
-        if isinstance(event, (BatchEnd, Peek)) or not self.store_where:
+        if isinstance(event, BatchEnd) or not self.store_where:
             return
         from core.runs import RunStore, db_errors
 
@@ -234,11 +243,18 @@ class Coordinator:
             self._store.record(job, event)
             self.store_error = None
         except (*db_errors(), OSError) as e:
-            self.store_error = f"Runs are not being saved: the run store failed ({type(e).__name__}: {e})."
+            self.store_error = tr(
+                "Runs are not being saved: the run store failed ({error}: {detail}).", error=type(e).__name__, detail=e
+            )
             traceback.print_exc()
 
 
 # ------------------------------------------------------------------------------------------- on a replica
+def _catalogues() -> list[str]:
+    """The locale folder, for the cluster's machines (none when this checkout has no translations)."""
+    return [str(i18n.LOCALE_DIR)] if i18n.LOCALE_DIR.is_dir() else []
+
+
 class RemoteJob:
     """A replica's handle on a job the coordinator runs: the same reading and control as a TrainingJob."""
 
@@ -264,10 +280,10 @@ class RemoteJob:
             return self._last
         self._last = snap or self._last
         if self._last is None:
-            raise JobsUnavailable("The cluster no longer knows this run.")
+            raise JobsUnavailable(tr("The cluster no longer knows this run."))
         return self._last
 
-    def stop(self, reason: str = "Stopped by request.") -> None:
+    def stop(self, reason: str = N_("Stopped by request.")) -> None:
         try:
             self._jobs.call("stop", self.id, reason)
         except JobsUnavailable:
@@ -301,7 +317,7 @@ class ClusterJobs:
         self.replica = secrets.token_hex(6)  # this replica's name in its holders: "<replica>/<session token>"
         self._lock = threading.Lock()
         self._coordinator = None
-        self._error: str | None = None
+        self._error: str | None = None  # why the cluster cannot be reached: the exception's type name
         self._lost = False  # a connection was made, then lost: ray must be shut down before a new one
         self._tried = threading.Event()  # the first connection attempt has ended, either way
         self._info: dict = {}
@@ -310,7 +326,7 @@ class ClusterJobs:
 
     # the Jobs interface ----------------------------------------------------------------------------------
     def submit(self, cfg, nickname="", tag="", student="", estimate_s=None) -> RemoteJob:
-        return RemoteJob(self.call("submit", cfg, nickname, tag, student, estimate_s), self)
+        return RemoteJob(self.call("submit", cfg, nickname, tag, student, estimate_s, language()), self)
 
     def get(self, job_id: str | None) -> RemoteJob | None:
         return self._job("info", job_id)
@@ -339,13 +355,15 @@ class ClusterJobs:
     def where(self) -> str:
         self._tried.wait(CONNECT_WAIT_S)
         if not self._info:
-            return "the class's Ray cluster (not reached yet)"
+            return tr("the class's Ray cluster (not reached yet)")
         cores, gpus = self._info.get("cores", 0), self._info.get("gpus", 0)
-        return f"the class's Ray cluster ({cores} CPU cores" + (f", {gpus:g} GPUs)" if gpus else ")")
+        if gpus:
+            return tr("the class's Ray cluster ({cores} CPU cores, {gpus:g} GPUs)", cores=cores, gpus=gpus)
+        return tr("the class's Ray cluster ({cores} CPU cores)", cores=cores)
 
     def error(self) -> str | None:
         self._tried.wait(CONNECT_WAIT_S)  # a page that loads as the app starts hears of its first try
-        return self._error
+        return self._error_message()
 
     def close(self) -> None:
         """This replica goes away; its runs do not (its tabs' holds lapse after REPLICA_TIMEOUT_S)."""
@@ -370,7 +388,10 @@ class ClusterJobs:
         self._tried.wait(CONNECT_WAIT_S)
         with self._lock:
             if self._coordinator is None:
-                raise JobsUnavailable(self._error or f"Still connecting to the training cluster at {self.address}.")
+                raise JobsUnavailable(
+                    self._error_message()
+                    or tr("Still connecting to the training cluster at {address}.", address=self.address)
+                )
             return self._coordinator
 
     def _connect(self) -> None:
@@ -386,7 +407,8 @@ class ClusterJobs:
             ray.init(
                 address=self.address,
                 namespace=NAMESPACE,
-                runtime_env={"py_modules": [str(Path(core.__file__).parent)]},  # workers need only the packages
+                # workers need only the packages, and the catalogues their messages are translated with
+                runtime_env={"py_modules": [str(Path(core.__file__).parent), *_catalogues()]},
                 logging_level="ERROR",
                 log_to_driver=False,
             )
@@ -408,14 +430,23 @@ class ClusterJobs:
 
     def _down(self, e: Exception) -> JobsUnavailable:
         """Note that the cluster cannot be reached; the error a page shows says so, and what still works."""
-        message = (
-            f"The training cluster at {self.address} cannot be reached ({type(e).__name__}). Runs cannot be "
-            f"started or followed now; finished runs are still on Results and the class board. The app tries "
-            f"again every {RETRY_S:g} s: ask the teacher to check `ray status` on the cluster's head machine."
-        )
         with self._lock:
-            self._coordinator, self._error, self._lost = None, message, True
-        return JobsUnavailable(message)
+            self._coordinator, self._error, self._lost = None, type(e).__name__, True
+        return JobsUnavailable(self._error_message())
+
+    def _error_message(self) -> str | None:
+        """Why the cluster cannot be reached, in the current language (a page's, not the heartbeat's that saw it)."""
+        error = self._error
+        if error is None:
+            return None
+        return tr(
+            "The training cluster at {address} cannot be reached ({error}). Runs cannot be "
+            "started or followed now; finished runs are still on Results and the class board. The app tries "
+            "again every {retry:g} s: ask the teacher to check `ray status` on the cluster's head machine.",
+            address=self.address,
+            error=error,
+            retry=RETRY_S,
+        )
 
     def _job(self, method: str, key: str | None) -> RemoteJob | None:
         if not key:
