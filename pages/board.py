@@ -8,10 +8,10 @@ import streamlit as st
 from core import data as D
 from core import models as M
 from core import plots
-from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RACE, RUNNING, STOPPED
-from core.i18n import N_, tr
+from core.events import RACE, RUNNING
+from core.i18n import tr
 from ui.i18n import fragment
-from ui.labels import md
+from ui.labels import column, md, state_word
 from ui.live_view import chart
 from ui.roles import is_teacher, teacher_ui
 from ui.services import manager, read, store_error
@@ -19,38 +19,12 @@ from ui.services import store as run_store
 from ui.state import keep, kept, save_kept
 
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
-# The table's headers: the run store's own names in English, a word in other languages
-COLUMNS = {
-    "rank": N_("rank"),
-    "nickname": N_("nickname"),
-    "model": N_("model"),
-    "optimizer": N_("optimizer"),
-    "lr": N_("lr"),
-    "batch_size": N_("batch_size"),
-    "epochs": N_("epochs"),
-    "train_subset": N_("train_subset"),
-    "test acc": N_("test acc"),
-    "state": N_("state"),
-    "s/epoch": N_("s/epoch"),
-}
-STATES = {
-    QUEUED: N_("queued"),
-    RUNNING: N_("running"),
-    DONE: N_("done"),
-    STOPPED: N_("stopped"),
-    FAILED: N_("failed"),
-    INTERRUPTED: N_("interrupted"),
-}
-
-
-def column(name: str) -> str:
-    return tr(COLUMNS.get(name, name))
 
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
     """The table as a person reads it: headers and states in the page's language."""
     if "state" in df:
-        df = df.assign(state=df["state"].map(lambda s: tr(STATES.get(s, s))))
+        df = df.assign(state=df["state"].map(state_word))
     df = df.rename(columns=column)
     df.index = df.index.rename(column(df.index.name) if df.index.name else None)
     return df
@@ -141,6 +115,7 @@ def board():
         finished.to_dict("records"),
         axis,
         log_x=axis == "lr",
+        x_title=column(axis),
         font=20 if presenter else 14,
         height=540 if presenter else 460,
     )

@@ -11,10 +11,10 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.config import TrainConfig
-from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED
-from core.i18n import DEFAULT, N_, language, tr
-from ui.controls import CHOICES
-from ui.labels import md
+from core.events import STOPPED
+from core.i18n import tr
+from ui.controls import setting_value
+from ui.labels import column, md, state_word
 from ui.live_view import chart
 from ui.roles import may_delete, teacher_ui
 from ui.services import read, store_error
@@ -22,62 +22,15 @@ from ui.services import store as run_store
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
 SHOWN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "device")
-# The table's headers and the legend's setting names: the config's own names in English, a word in other languages
-COLUMNS = {
-    "dataset": N_("dataset"),
-    "model": N_("model"),
-    "optimizer": N_("optimizer"),
-    "lr": N_("lr"),
-    "batch_size": N_("batch_size"),
-    "epochs": N_("epochs"),
-    "val_fraction": N_("val_fraction"),
-    "train_subset": N_("train_subset"),
-    "seed": N_("seed"),
-    "hidden": N_("hidden"),
-    "pace": N_("pace"),
-    "weight_decay": N_("weight_decay"),
-    "dropout": N_("dropout"),
-    "schedule": N_("schedule"),
-    "run": N_("run"),
-    "state": N_("state"),
-    "test acc": N_("test acc"),
-    "test loss": N_("test loss"),
-    "s/epoch": N_("s/epoch"),
-}
-STATES = {
-    QUEUED: N_("queued"),
-    RUNNING: N_("running"),
-    DONE: N_("done"),
-    STOPPED: N_("stopped"),
-    FAILED: N_("failed"),
-    INTERRUPTED: N_("interrupted"),
-}
-
-
-def column(name: str) -> str:
-    return tr(COLUMNS.get(name, name))
-
-
-def value(field: str, v):
-    """A setting's value as the legend and the table show it: the config's own ('digits', 'sgd') in English,
-    the choice's name in other languages (whose readers would not read the English ids as words)."""
-    if language() == DEFAULT or field not in CHOICES:
-        return v
-    try:
-        return CHOICES[field](v)
-    except (KeyError, TypeError):
-        return v
-
-
-def state_name(state: str) -> str:
-    return tr(STATES.get(state, state))
 
 
 def label(run: dict, differing: list[str]) -> str:
     values = {k: run["config"][k] for k in differing}
     parts = [
-        f"{column(k)}={v:g}" if isinstance(v, float) else f"{column(k)}={value(k, v)}" for k, v in values.items()
-    ] or [run["id"]]
+        f"{column(k)}={v:g}" if isinstance(v, float) else f"{column(k)}={setting_value(k, v)}"
+        for k, v in values.items()
+    ]
+    parts = parts or [run["id"]]
     return (f"{run['nickname']}: " if run["nickname"] else "") + ", ".join(parts)
 
 
@@ -117,11 +70,11 @@ def option_names(runs: list[dict]) -> dict[str, str]:
         name = tr(
             "{nickname} · {model} on {dataset}, lr {lr:g}, batch {batch} · {state} · {time}",
             nickname=r["nickname"] or tr("anonymous"),
-            model=value("model", c["model"]),
-            dataset=value("dataset", c["dataset"]),
+            model=setting_value("model", c["model"]),
+            dataset=setting_value("dataset", c["dataset"]),
             lr=c["lr"],
             batch=c["batch_size"],
-            state=state_name(r["state"]),
+            state=state_word(r["state"]),
             time=time.strftime("%H:%M:%S", time.localtime(r["started_at"])),
         )
         seen[name] += 1
@@ -153,8 +106,8 @@ if chosen:
         [
             {
                 column("run"): label(r, diff),
-                column("state"): state_name(r["state"]),
-                **{column(k): value(k, r["config"].get(k)) for k in SHOWN_FIELDS},
+                column("state"): state_word(r["state"]),
+                **{column(k): setting_value(k, r["config"].get(k)) for k in SHOWN_FIELDS},
                 column("test acc"): r["test_acc"],
                 column("test loss"): r["test_loss"],
                 column("s/epoch"): r["train_s_per_epoch"],

@@ -3,35 +3,17 @@
 import streamlit as st
 
 from core import plots
-from core.events import ACTIVE, DONE, FAILED, QUEUED, RACE, RUNNING, STOPPED
-from core.i18n import DEFAULT, N_, language, tr
-from ui.controls import CHOICES, LABELS, setting
+from core.events import ACTIVE, RACE
+from core.i18n import tr
+from ui.controls import LABELS, setting, setting_value
 from ui.i18n import fragment
+from ui.labels import PAUSED, state_word
 from ui.live_view import live_chart
 from ui.services import manager
 from ui.session import refused_ui, submit
 from ui.state import kept_config
 
 VARY = ("lr", "batch_size", "optimizer", "model")  # the settings a race can differ in
-STATES = {
-    QUEUED: N_("queued"),
-    RUNNING: N_("running"),
-    DONE: N_("done"),
-    STOPPED: N_("stopped"),
-    FAILED: N_("failed"),
-    "paused": N_("paused"),
-}
-
-
-def value(field: str, v):
-    """A setting's value as the caption shows it: the config's own ('digits', 'sgd') in English, the choice's
-    name in other languages (whose readers would not read the English ids as words)."""
-    if language() == DEFAULT or field not in CHOICES:
-        return v
-    try:
-        return CHOICES[field](v)
-    except (KeyError, TypeError):
-        return v
 
 
 def setting_name(field: str) -> str:
@@ -51,9 +33,9 @@ st.caption(
     tr(
         "Everything else as on the Train page: {dataset}, {model}, {optimizer}, lr {lr:g}, batch {batch}, "
         "{epochs} epochs, seed {seed}.",
-        dataset=value("dataset", base.dataset),
-        model=value("model", base.model),
-        optimizer=value("optimizer", base.optimizer),
+        dataset=setting_value("dataset", base.dataset),
+        model=setting_value("model", base.model),
+        optimizer=setting_value("optimizer", base.optimizer),
         lr=base.lr,
         batch=base.batch_size,
         epochs=base.epochs,
@@ -127,9 +109,9 @@ def live():
         col.subheader(
             tr("{side}: {setting} {value:g}", side=name, setting=setting_name(field).lower(), value=v)
             if isinstance(v, float)
-            else f"{name}: {value(field, v)}"
+            else f"{name}: {setting_value(field, v)}"
         )
-        state = tr(STATES.get("paused" if s.paused else s.state, s.state))
+        state = state_word(PAUSED if s.paused else s.state)
         text = tr("{state} · test acc {acc:.1%}", state=state, acc=s.done.test_acc) if s.done else state
         col.progress(min(s.progress, 1.0), text=text)
         if s.paused and s.stepped:

@@ -8,7 +8,7 @@ import streamlit as st
 from core import data as D
 from core import models as M
 from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES, SCHEDULES, WEIGHT_DECAY_CHOICES
-from core.i18n import N_, tr
+from core.i18n import DEFAULT, N_, language, tr
 
 LABELS = {
     "dataset": N_("Dataset"),
@@ -54,6 +54,17 @@ CHOICES = {
     "pace": lambda n: tr(PACES[n]),
     "schedule": lambda n: tr(SCHEDULES[n]),
 }
+
+
+def setting_value(field: str, v):
+    """A setting's value as tables, legends and captions show it: the config's own ('digits', 'sgd') in English,
+    the choice's name in other languages (whose readers would not read the English ids as words)."""
+    if language() == DEFAULT or field not in CHOICES:
+        return v
+    try:
+        return CHOICES[field](v)
+    except (KeyError, TypeError):
+        return v
 
 
 def help_for(field: str) -> str | None:

@@ -6,7 +6,7 @@ import re
 
 from core import data as D
 from core import models as M
-from core.events import DONE, FAILED, QUEUED, RUNNING, STOPPED
+from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED
 from core.i18n import N_, ntr, tr
 
 READY = "ready"  # the Train page before its first run
@@ -29,6 +29,17 @@ STATE_NAMES = {
     DONE: N_("Done"),
     STOPPED: N_("Stopped"),
     FAILED: N_("Failed"),
+}
+PAUSED = "paused"  # not a state of its own (a paused run is running): a word the race's cards show
+# a state as tables and captions name it, in lower case (in English, the state itself)
+STATE_WORDS = {
+    QUEUED: N_("queued"),
+    RUNNING: N_("running"),
+    DONE: N_("done"),
+    STOPPED: N_("stopped"),
+    FAILED: N_("failed"),
+    INTERRUPTED: N_("interrupted"),
+    PAUSED: N_("paused"),
 }
 # a registry label's parenthesis, in English or in Chinese: 'Softmax regression (from scratch)' -> the name
 _PAREN = re.compile(r" \(|（")
@@ -57,6 +68,43 @@ def dataset_short(name: str) -> str:
 def state_name(state: str) -> str:
     """A run's state as a person reads it: 'Done'."""
     return tr(STATE_NAMES[state]) if state in STATE_NAMES else state.capitalize()
+
+
+# Run tables' headers and the settings' names in legends: the config's and the store's own names in English (the
+# names a student sees in the CLI and in a CSV), a word in other languages
+COLUMNS = {
+    "rank": N_("rank"),
+    "nickname": N_("nickname"),
+    "run": N_("run"),
+    "dataset": N_("dataset"),
+    "model": N_("model"),
+    "optimizer": N_("optimizer"),
+    "lr": N_("lr"),
+    "batch_size": N_("batch_size"),
+    "epochs": N_("epochs"),
+    "val_fraction": N_("val_fraction"),
+    "train_subset": N_("train_subset"),
+    "seed": N_("seed"),
+    "hidden": N_("hidden"),
+    "pace": N_("pace"),
+    "weight_decay": N_("weight_decay"),
+    "dropout": N_("dropout"),
+    "schedule": N_("schedule"),
+    "state": N_("state"),
+    "test acc": N_("test acc"),
+    "test loss": N_("test loss"),
+    "s/epoch": N_("s/epoch"),
+}
+
+
+def column(name: str) -> str:
+    """A run table's header or a setting's name, in the current language."""
+    return tr(COLUMNS.get(name, name))
+
+
+def state_word(state: str) -> str:
+    """A run's state in a table or a caption: 'done' (in Chinese, 已完成)."""
+    return tr(STATE_WORDS.get(state, state))
 
 
 def describe(cfg) -> str:
