@@ -10,6 +10,7 @@ from core import models as M
 from core import plots
 from core.events import RACE, RUNNING
 from core.i18n import tr
+from ui.controls import setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, state_word
 from ui.live_view import chart
@@ -79,7 +80,7 @@ def ranked(dataset: str) -> pd.DataFrame:
         {
             "nickname": r["nickname"] or tr("anonymous"),
             "model": short_label(r["config"]["model"]) if r["config"]["model"] in M.REGISTRY else "?",
-            "optimizer": r["config"]["optimizer"],
+            "optimizer": setting_value("optimizer", r["config"]["optimizer"]),
             **{k: r["config"][k] for k in AXES},
             "test acc": r["test_acc"],
             "state": r["state"],

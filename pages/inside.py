@@ -96,8 +96,8 @@ def templates_ui(model):
 
 def animation_ui():
     """Play: the templates forming, from the run's kept points (the figure animates itself in the browser)."""
-    if snap is None or step != NOW:
-        return
+    if snap is None or step != NOW or (job is not None and job.state in ACTIVE):
+        return  # while it trains this fragment redraws every second: the animation waits for the run's end
     kept = frames(snap)
     if len(kept) < 2:
         return

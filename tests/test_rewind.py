@@ -139,3 +139,25 @@ def RunStore_default():
     from ui.services import store
 
     return store()
+
+
+def test_play_waits_for_the_run_to_end_while_inside_redraws_every_second():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, until
+    from ui.services import manager
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.number_input(key="w_epochs").set_value(100).run()
+    next(b for b in at.button if "Start" in b.label).click().run()
+    job = manager().get(at.session_state["job_id"])
+    try:
+        assert until(lambda: len(RunStore_default().snapshots(job.id)) >= len(PEEKS) + 1)
+        at.switch_page("pages/inside.py").run()
+        ids = [c.proto.id for c in at.get("plotly_chart")]
+        assert any("in_templates" in i for i in ids) and not any("in_templates_play" in i for i in ids)
+    finally:
+        job.stop()
+        assert job.wait(60)
+    at.run()
+    assert any("in_templates_play" in c.proto.id for c in at.get("plotly_chart"))  # ended: Play is offered
