@@ -16,6 +16,7 @@ import contextvars
 import functools
 import gettext
 import io
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,6 +98,15 @@ def tr(message: str, **values) -> str:
 def ntr(singular: str, plural: str, n: int, **values) -> str:
     """The singular or plural form for n (Chinese has one form), `n` and `values` filled in."""
     return catalogue(_language.get()).ngettext(singular, plural, n).format(n=n, **values)
+
+
+# a label's parenthesis, in English or in Chinese: 'Softmax regression (from scratch)', 'softmax回归（从零开始实现）'
+_PARENTHESIS = re.compile(r" \(|（")
+
+
+def bare(label: str) -> str:
+    """A label without its parenthesis, in either language, for headings and short lines: 'Softmax regression'."""
+    return _PARENTHESIS.split(label)[0]
 
 
 def N_(message: str) -> str:

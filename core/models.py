@@ -7,7 +7,6 @@ Adding a model: its class here and one ModelSpec in REGISTRY; pages, the CLI and
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.i18n import N_, tr
+from core.i18n import N_, bare, tr
 
 # ------------------------------------------------------------------------- softmax from scratch
 
@@ -145,7 +144,7 @@ class ModelSpec:
     @property
     def short(self) -> str:
         """The label without its parenthesis, in the current language: 'Softmax regression' for headings."""
-        return re.split(r" \(|（", self.display_label)[0]
+        return bare(self.display_label)
 
 
 REGISTRY: dict[str, ModelSpec] = {

@@ -12,7 +12,7 @@ from core.events import RACE, RUNNING
 from core.i18n import tr
 from ui.controls import setting_value
 from ui.i18n import fragment
-from ui.labels import column, md, state_word
+from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
 from ui.roles import is_teacher, teacher_ui
 from ui.services import manager, read, store_error
@@ -29,11 +29,6 @@ def shown(df: pd.DataFrame) -> pd.DataFrame:
     df = df.rename(columns=column)
     df.index = df.index.rename(column(df.index.name) if df.index.name else None)
     return df
-
-
-def short_label(model: str) -> str:
-    """A model's label without its parenthesis ('Softmax regression'), in the page's language."""
-    return tr(M.REGISTRY[model].label).split(" (")[0].split("（")[0]
 
 
 store = run_store()
@@ -79,7 +74,7 @@ def ranked(dataset: str) -> pd.DataFrame:
     rows = [
         {
             "nickname": r["nickname"] or tr("anonymous"),
-            "model": short_label(r["config"]["model"]) if r["config"]["model"] in M.REGISTRY else "?",
+            "model": model_short(r["config"]["model"]) if r["config"]["model"] in M.REGISTRY else "?",
             "optimizer": setting_value("optimizer", r["config"]["optimizer"]),
             **{k: r["config"][k] for k in AXES},
             "test acc": r["test_acc"],

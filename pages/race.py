@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import plots
 from core.events import ACTIVE, RACE
-from core.i18n import tr
+from core.i18n import bare, tr
 from ui.controls import LABELS, setting, setting_value
 from ui.i18n import fragment
 from ui.labels import PAUSED, state_word
@@ -18,7 +18,7 @@ VARY = ("lr", "batch_size", "optimizer", "model")  # the settings a race can dif
 
 def setting_name(field: str) -> str:
     """A setting's label without its parenthesis ('Learning rate'), in the page's language."""
-    return tr(LABELS[field]).split(" (")[0].split("（")[0]
+    return bare(tr(LABELS[field]))
 
 
 st.title(tr("Same-seed race"))

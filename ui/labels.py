@@ -7,7 +7,7 @@ import re
 from core import data as D
 from core import models as M
 from core.events import DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STOPPED
-from core.i18n import N_, ntr, tr
+from core.i18n import N_, bare, ntr, tr
 
 READY = "ready"  # the Train page before its first run
 # Characters Streamlit's Markdown gives a meaning (links, images, emphasis, :colour[...] and emoji, $LaTeX$, HTML)
@@ -41,28 +41,26 @@ STATE_WORDS = {
     INTERRUPTED: N_("interrupted"),
     PAUSED: N_("paused"),
 }
-# a registry label's parenthesis, in English or in Chinese: 'Softmax regression (from scratch)' -> the name
-_PAREN = re.compile(r" \(|（")
 
 
 def model_label(name: str) -> str:
     """A model's label in the current language: 'Softmax regression (from scratch)'."""
-    return tr(M.spec(name).label)
+    return M.spec(name).display_label
 
 
 def model_short(name: str) -> str:
     """A model's label without its parenthesis, for headings: 'Softmax regression'."""
-    return _PAREN.split(model_label(name))[0]
+    return M.spec(name).short
 
 
 def dataset_title(name: str) -> str:
     """A dataset's title in the current language: 'Digits 8x8 (embedded)'."""
-    return tr(D.info(name).title)
+    return D.info(name).display_title
 
 
 def dataset_short(name: str) -> str:
     """A dataset's title without its parenthesis: 'Digits 8x8'."""
-    return _PAREN.split(dataset_title(name))[0]
+    return bare(dataset_title(name))
 
 
 def state_name(state: str) -> str:
