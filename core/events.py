@@ -108,8 +108,9 @@ class Stepped:
     loss_before: float  # the batch's mean loss before the update
     loss_after: float  # the same batch's mean loss after it (the model in eval mode)
     grad_norms: dict  # parameter name -> L2 norm of the change it got, divided by η (its gradient, for SGD)
-    before: dict = field(repr=False)  # the weights before the step (softmax regression: W and b)
+    before: dict = field(repr=False)  # the weights before the step: the model's step_view parameter, if any
     after: dict = field(repr=False)  # and after it: for SGD, after = before - lr * gradient
+    rule: str = "sgd"  # the update rule that ran (core.optim.RULES): what the panel labels the change with
 
 
 @dataclass(frozen=True, kw_only=True)

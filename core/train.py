@@ -12,10 +12,10 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from core import data as D
@@ -33,6 +33,7 @@ from core.config import (
 )
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Started, Stepped, Stopped
 from core.i18n import tr
+from core.optim import Piece, UpdateRule, decayed, rule_for, sgd
 
 __all__ = [
     "BatchEnd",
@@ -155,18 +156,6 @@ def evaluate(
     return loss_sum / len(y), correct / len(y), torch.cat(probs)
 
 
-@torch.no_grad()
-def scratch_step(model: M.SoftmaxRegression, X: torch.Tensor, y: torch.Tensor, lr: float, weight_decay: float = 0.0):
-    """One minibatch of softmax regression as the seeds teach it, the gradient written out (no autograd)."""
-    X = X.reshape(len(X), -1)  # (B, 1, 28, 28) -> (B, 784)
-    O = X @ model.W + model.b  # (B, 784) @ (784, 10) + (10,) -> (B, 10) logits
-    dW, db = M.softmax_regression_grads(X, O, y)
-    if weight_decay:  # the loss gains (λ/2)·‖W‖², whose gradient is λ·W: every step also pulls W towards 0
-        dW = dW + weight_decay * model.W
-    M.sgd([model.W, model.b], (dW, db), lr)
-    return M.cross_entropy(O, y).mean(), O
-
-
 def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.Tensor, lr: float):
     """One minibatch with autograd: forward, mean loss, backward (fills each parameter's .grad), update."""
     O = model(X)  # (B, 10) logits
@@ -176,11 +165,6 @@ def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.T
     loss.backward()
     update(lr)  # Adam's step, or the hand-written SGD on every parameter's .grad
     return loss.detach(), O.detach()
-
-
-def decayed(params: list[torch.Tensor], weight_decay: float) -> list[torch.Tensor]:
-    """Each parameter's gradient plus weight decay λ·w on the weights (matrices and filters, not biases)."""
-    return [p.grad + weight_decay * p if weight_decay and p.dim() > 1 else p.grad for p in params]
 
 
 def lr_at(cfg: TrainConfig, step: int, total_steps: int) -> float:
@@ -193,40 +177,47 @@ def lr_at(cfg: TrainConfig, step: int, total_steps: int) -> float:
     return cfg.lr
 
 
+def update_rule(cfg: TrainConfig) -> UpdateRule:
+    """The update rule cfg's steps run (core.optim): SGD by hand, SGD on autograd's gradients, or Adam."""
+    return rule_for(cfg.optimizer, M.spec(cfg.model).scratch_step is not None)
+
+
 def make_step(model: nn.Module, cfg: TrainConfig):
     """A function (X, y, lr=cfg.lr) -> (mean loss, logits) that updates the model by one minibatch."""
     spec = M.spec(cfg.model)
-    if spec.scratch and cfg.optimizer == "sgd":
-        return lambda X, y, lr=cfg.lr: scratch_step(model, X, y, lr, cfg.weight_decay)
+    rule = update_rule(cfg).name
+    if rule == "sgd-scratch":
+        return lambda X, y, lr=cfg.lr: spec.scratch_step(model, X, y, lr, cfg.weight_decay)
     params = list(model.parameters())
-    if cfg.optimizer == "adam":  # fused: one kernel per step instead of a dozen per parameter
+    if rule == "adam":  # fused: one kernel per step instead of a dozen per parameter
         adam = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
 
         def update(lr: float) -> None:
             adam.param_groups[0]["lr"] = lr
             adam.step()
     else:
-        update = lambda lr: M.sgd(params, decayed(params, cfg.weight_decay), lr)
-    loss_fn = M.cross_entropy if spec.scratch else F.cross_entropy
+        update = lambda lr: sgd(params, decayed(params, cfg.weight_decay), lr)
     if spec.channels_last:  # match the model's NHWC layout (see init_model)
         return lambda X, y, lr=cfg.lr: autograd_step(
-            model, loss_fn, update, X.contiguous(memory_format=torch.channels_last), y, lr
+            model, spec.loss, update, X.contiguous(memory_format=torch.channels_last), y, lr
         )
-    return lambda X, y, lr=cfg.lr: autograd_step(model, loss_fn, update, X, y, lr)
+    return lambda X, y, lr=cfg.lr: autograd_step(model, spec.loss, update, X, y, lr)
 
 
-def training_code(cfg: TrainConfig) -> list:
-    """The functions and classes that train cfg, in the order a step uses them (the Inside page shows their
-    source): the model, the loss, the step, the update."""
+def training_code(cfg: TrainConfig) -> list[Piece]:
+    """The code that trains cfg, in the order a step uses it (the Code view shows each piece's source and maths):
+    the model and its loss, the gradient (by hand, or autograd's), the update rule, the schedule."""
     spec = M.spec(cfg.model)
-    model = [type(M.build(cfg.model, 28, 10, 16))]
-    model = [c for c in model if c.__module__ == M.__name__]  # this project's classes, not torch's
-    schedule = [lr_at] if cfg.schedule != "constant" else []
-    if spec.scratch and cfg.optimizer == "sgd":
-        scratch = [M.log_softmax, M.softmax, M.cross_entropy, M.softmax_regression_grads, scratch_step, M.sgd]
-        return [*model, *scratch, *schedule]
-    update = [decayed, M.sgd] if cfg.optimizer == "sgd" else []
-    return [*model, M.log_softmax, M.cross_entropy, autograd_step, make_step, *update, *schedule]
+    rule = update_rule(cfg)
+    if rule.name == "sgd-scratch":
+        gradient = spec.scratch_code
+    else:
+        gradient = (Piece(autograd_step, (AUTOGRAD,)), Piece(make_step))
+    schedule = (Piece(lr_at),) if cfg.schedule != "constant" else ()
+    return [*spec.code, *gradient, *rule.pieces, *schedule]
+
+
+AUTOGRAD = r"\nabla_{\mathbf{w}} \ell \ \text{for every weight, by backpropagation (loss.backward())}"
 
 
 # A mean cross-entropy above this gives the true class a probability below e^-1000: the weights have blown up.
@@ -260,6 +251,31 @@ def _diverged(cfg: TrainConfig, loss: float, epoch: int, batch: int) -> Failed:
 # -------------------------------------------------------------------------------------- train
 
 
+@dataclass
+class _Run:
+    """What one run's steps share: its data, model and step, and the clocks that say how long it trained."""
+
+    cfg: TrainConfig
+    ds: D.Dataset
+    sp: D.Split
+    model: nn.Module
+    step_fn: Callable
+    device: torch.device
+    stop: threading.Event | None
+    control: Control | None
+    order: torch.Generator
+    per_epoch: int
+    total_steps: int
+    step: int = 0  # minibatches done over the whole run
+    t0: float = field(default_factory=time.perf_counter)
+    held_s: float = 0.0  # time spent paused: no training, and no time the rest of the run will take either
+    train_s: float = 0.0  # training time alone: pauses and slow motion's waits left out
+
+    def training_time(self) -> float:
+        """Seconds since the start, pauses left out (slow motion's waits stay: the rest of the run has them too)."""
+        return time.perf_counter() - self.t0 - self.held_s
+
+
 def train(
     cfg: TrainConfig,
     stop: threading.Event | None = None,
@@ -284,18 +300,17 @@ def train(
         yield Failed(message=str(e))
         return
     device = pick_device(cfg.device)
-    classes = ds.info.classes
-    model = init_model(cfg, ds.info.size, len(classes)).to(device)
-    step_fn = make_step(model, cfg)
-    order = torch.Generator().manual_seed(cfg.seed)
-    n_train = len(sp.train)
-    per_epoch = math.ceil(n_train / cfg.batch_size)
-    total_steps = per_epoch * cfg.epochs
+    model = init_model(cfg, ds.info.size, len(ds.info.classes)).to(device)
+    per_epoch = math.ceil(len(sp.train) / cfg.batch_size)
+    run = _Run(
+        cfg, ds, sp, model, make_step(model, cfg), device, stop, control, torch.Generator().manual_seed(cfg.seed),
+        per_epoch, per_epoch * cfg.epochs,
+    )  # fmt: skip
     yield Started(
         config=cfg.to_dict(),
-        classes=classes,
+        classes=ds.info.classes,
         image_size=ds.info.size,
-        n_train=n_train,
+        n_train=len(sp.train),
         n_val=len(sp.val),
         n_test=len(ds.test_y),
         batches_per_epoch=per_epoch,
@@ -303,93 +318,111 @@ def train(
         parameters=M.count_params(model),
         threads=threads or torch.get_num_threads(),
     )
-
-    batch_s = SLOW_EPOCH_S / per_epoch if cfg.pace == "slow" else 0.0  # slow motion: the least time per batch
-    peeks = {math.ceil(per_epoch * f) for f in PEEKS} - {per_epoch}  # the epoch's end has its own event
-    t0, train_s, step = time.perf_counter(), 0.0, 0
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        loss_sum, correct, seen, t_epoch, waited = 0.0, 0, 0, time.perf_counter(), 0.0
-        for batch, idx in enumerate(D.batches(sp.train, cfg.batch_size, order), start=1):
-            paused_at = time.perf_counter()
-            if control is not None and control.holding():
-                yield Held(epoch=epoch, step=step)
-                control.wait(stop)  # paused: here until Resume, Step or a stop
-            stepping = control is not None and control.take()
-            t_batch = time.perf_counter()
-            waited += t_batch - paused_at
-            if stop is not None and stop.is_set():
-                yield Stopped(reason=tr("Stopped by request."), epoch=epoch, step=step)
-                return
-            X = D.to_float(ds.train_x.index_select(0, idx)).to(device)  # x[idx], but faster on a CPU
-            y = ds.train_y.index_select(0, idx).to(device)
-            lr = lr_at(cfg, step, total_steps)
-            before = _cpu_weights(model) if stepping else None
-            loss_t, O = step_fn(X, y, lr)
-            loss = float(loss_t)
-            step += 1
-            if diverged(loss):
-                yield _diverged(cfg, loss, epoch, batch)
-                return
-            hits = int((O.argmax(dim=1) == y).sum())
-            loss_sum, correct, seen = loss_sum + loss * len(y), correct + hits, seen + len(y)
-            now = time.perf_counter()
-            elapsed = now - t0
-            yield BatchEnd(
-                epoch=epoch,
-                batch=batch,
-                batches=per_epoch,
-                step=step,
-                loss=loss,
-                accuracy=hits / len(y),
-                examples_per_s=seen / max(now - t_epoch, 1e-9),
-                elapsed_s=elapsed,
-                eta_s=elapsed * (total_steps - step) / step,
-            )
-            if stepping:
-                images = ds.train_x.index_select(0, idx[:STEP_IMAGES])
-                yield _stepped(model, cfg, X, y, images, before, loss, lr, epoch, step)
-            if epoch == 1 and batch in peeks:
-                yield Peek(epoch=1, step=step, fraction=batch / per_epoch, weights=_cpu_weights(model))
-            rest = t_batch + batch_s - time.perf_counter()
-            if rest > 0:  # slow motion; a Stop still ends the wait at once
-                (stop or threading.Event()).wait(rest)
-                waited += rest
-        epoch_s = time.perf_counter() - t_epoch - waited  # training time: slow motion's waits left out
-        train_s += epoch_s
-        model.eval()
-        val_loss = val_acc = None
-        if len(sp.val):
-            val_loss, val_acc, _ = evaluate(model, ds.train_x[sp.val], ds.train_y[sp.val], device)
-        test_loss, test_acc, test_probs = evaluate(model, ds.test_x, ds.test_y, device)
-        if diverged(test_loss):
-            yield _diverged(cfg, test_loss, epoch, per_epoch)
+        trained = yield from _epoch(run, epoch)  # (train loss, train accuracy, seconds), or None: it ended early
+        if trained is None:
             return
-        elapsed = time.perf_counter() - t0
-        yield EpochEnd(
-            epoch=epoch,
-            epochs=cfg.epochs,
-            train_loss=loss_sum / seen,
-            train_acc=correct / seen,
-            val_loss=val_loss,
-            val_acc=val_acc,
-            test_loss=test_loss,
-            test_acc=test_acc,
-            epoch_s=epoch_s,
-            elapsed_s=elapsed,
-            eta_s=elapsed / epoch * (cfg.epochs - epoch),
-            weights=_cpu_weights(model),
-            test_probs=test_probs,
-        )
+        ended = _scored(run, epoch, *trained)
+        yield ended
+        if isinstance(ended, Failed):
+            return
     yield Done(
+        test_loss=ended.test_loss,
+        test_acc=ended.test_acc,
+        labels=ds.test_y.clone(),
+        probs=ended.test_probs,
+        weights=ended.weights,
+        train_s_per_epoch=run.train_s / cfg.epochs,
+        elapsed_s=time.perf_counter() - run.t0,
+        epochs=cfg.epochs,
+    )
+
+
+def _epoch(run: _Run, epoch: int):
+    """One epoch's minibatches, yielding BatchEnd (and Held, Stepped, Peek); returns (mean loss, accuracy) on
+    the training images and the epoch's training time, or None once the run stopped or diverged (its last event
+    says which)."""
+    cfg, ds = run.cfg, run.ds
+    batch_s = SLOW_EPOCH_S / run.per_epoch if cfg.pace == "slow" else 0.0  # slow motion: the least time per batch
+    peeks = {math.ceil(run.per_epoch * f) for f in PEEKS} - {run.per_epoch}  # the epoch's end has its own event
+    run.model.train()
+    loss_sum, correct, seen, t_epoch, waited = 0.0, 0, 0, time.perf_counter(), 0.0
+    for batch, idx in enumerate(D.batches(run.sp.train, cfg.batch_size, run.order), start=1):
+        paused_at = time.perf_counter()
+        if run.control is not None and run.control.holding():
+            yield Held(epoch=epoch, step=run.step)
+            run.control.wait(run.stop)  # paused: here until Resume, Step or a stop
+        stepping = run.control is not None and run.control.take()
+        t_batch = time.perf_counter()
+        waited += t_batch - paused_at
+        run.held_s += t_batch - paused_at
+        if run.stop is not None and run.stop.is_set():
+            yield Stopped(reason=tr("Stopped by request."), epoch=epoch, step=run.step)
+            return None
+        X = D.to_float(ds.train_x.index_select(0, idx)).to(run.device)  # x[idx], but faster on a CPU
+        y = ds.train_y.index_select(0, idx).to(run.device)
+        lr = lr_at(cfg, run.step, run.total_steps)
+        before = _cpu_weights(run.model) if stepping else None
+        loss_t, O = run.step_fn(X, y, lr)
+        loss = float(loss_t)
+        run.step += 1
+        if diverged(loss):
+            yield _diverged(cfg, loss, epoch, batch)
+            return None
+        hits = int((O.argmax(dim=1) == y).sum())
+        loss_sum, correct, seen = loss_sum + loss * len(y), correct + hits, seen + len(y)
+        elapsed = run.training_time()
+        yield BatchEnd(
+            epoch=epoch,
+            batch=batch,
+            batches=run.per_epoch,
+            step=run.step,
+            loss=loss,
+            accuracy=hits / len(y),
+            examples_per_s=seen / max(time.perf_counter() - t_epoch - waited, 1e-9),  # pauses are not training
+            elapsed_s=elapsed,
+            eta_s=elapsed * (run.total_steps - run.step) / run.step,
+        )
+        if stepping:
+            images = ds.train_x.index_select(0, idx[:STEP_IMAGES])
+            yield _stepped(run.model, cfg, X, y, images, before, loss, lr, epoch, run.step)
+        if epoch == 1 and batch in peeks:
+            yield Peek(epoch=1, step=run.step, fraction=batch / run.per_epoch, weights=_cpu_weights(run.model))
+        rest = t_batch + batch_s - time.perf_counter()
+        if rest > 0:  # slow motion; a Stop still ends the wait at once
+            t_wait = time.perf_counter()
+            (run.stop or threading.Event()).wait(rest)
+            waited += time.perf_counter() - t_wait  # as long as it really lasted, not as long as it was asked
+    epoch_s = time.perf_counter() - t_epoch - waited  # training time: pauses and slow motion's waits left out
+    run.train_s += epoch_s
+    return loss_sum / seen, correct / seen, epoch_s
+
+
+def _scored(run: _Run, epoch: int, train_loss: float, train_acc: float, epoch_s: float) -> EpochEnd | Failed:
+    """The epoch's end: the model scored on the validation and test images (or Failed if it diverged there)."""
+    model, ds, sp, cfg = run.model, run.ds, run.sp, run.cfg
+    model.eval()
+    val_loss = val_acc = None
+    if len(sp.val):
+        val_loss, val_acc, _ = evaluate(model, ds.train_x[sp.val], ds.train_y[sp.val], run.device)
+    test_loss, test_acc, test_probs = evaluate(model, ds.test_x, ds.test_y, run.device)
+    if diverged(test_loss):
+        return _diverged(cfg, test_loss, epoch, run.per_epoch)
+    elapsed = run.training_time()
+    return EpochEnd(
+        epoch=epoch,
+        epochs=cfg.epochs,
+        train_loss=train_loss,
+        train_acc=train_acc,
+        val_loss=val_loss,
+        val_acc=val_acc,
         test_loss=test_loss,
         test_acc=test_acc,
-        labels=ds.test_y.clone(),
-        probs=test_probs,
+        epoch_s=epoch_s,
+        elapsed_s=elapsed,
+        eta_s=elapsed / epoch * (cfg.epochs - epoch),
         weights=_cpu_weights(model),
-        train_s_per_epoch=train_s / cfg.epochs,
-        elapsed_s=time.perf_counter() - t0,
-        epochs=cfg.epochs,
+        test_probs=test_probs,
     )
 
 
@@ -405,7 +438,8 @@ def _stepped(model, cfg, X, y, images, before: dict, loss: float, lr: float, epo
     grads = {n: float(p.grad.norm()) for n, p in model.named_parameters() if p.grad is not None}
     if not grads:  # the scratch step keeps no .grad: the change it made, divided by the learning rate
         grads = {n: float((before[n] - after[n]).norm() / lr) for n in after}
-    kept = ("W", "b") if M.spec(cfg.model).scratch else ()  # small enough to send; the other models' are not
+    view = M.spec(cfg.model).step_view  # the one parameter the panel draws: small enough to send
+    kept = (view,) if view else ()
     return Stepped(
         epoch=epoch,
         step=step,
@@ -417,6 +451,7 @@ def _stepped(model, cfg, X, y, images, before: dict, loss: float, lr: float, epo
         grad_norms=grads,
         before={k: before[k] for k in kept},
         after={k: after[k] for k in kept},
+        rule=update_rule(cfg).name,
     )
 
 

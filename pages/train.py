@@ -5,12 +5,14 @@ import time
 import streamlit as st
 
 from core import data as D
+from core import models as M
 from core import plots
 from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
 from core.i18n import N_, tr
 from core.jobs import EXPRESS_S, threads_for
 from core.metrics import diagnose
+from core.optim import RULES
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
@@ -121,25 +123,28 @@ def stepped_ui(s) -> None:
     m3.metric(tr("Learning rate η"), f"{t.lr:g}")
     labels = [str(int(y)) for y in t.labels]
     chart(st, plots.image_grid(t.images.numpy()[:16], labels[:16], cols=16, tile=70), key="step_batch")
-    if "W" not in t.before:  # the MLP and the CNN: how hard the step pulled on each layer
+    view = M.spec(s.config.model).step_view
+    if view is None or view not in t.before:  # how hard the step pulled on each layer
         st.caption(tr("The gradient's size at each layer for this batch (its L2 norm):"))
         st.dataframe(
             {tr("parameter"): list(t.grad_norms), tr("gradient norm"): list(t.grad_norms.values())}, hide_index=True
         )
         return
+    rule = RULES[t.rule]  # the update that ran: SGD's -η·dW, or Adam's own step
     side = t.images.shape[-1]
-    W0, W1 = t.before["W"].numpy(), t.after["W"].numpy()
-    st.markdown(tr("The update, column by column of **W** (one image per class): **W ← W − η·dW**"))
-    classes = [tr(str(c)) for c in D.info(s.config.dataset).classes]
+    W0, W1 = t.before[view].numpy(), t.after[view].numpy()
+    st.markdown(tr("The update, column by column of **W** (one image per class), by {rule}:", rule=tr(rule.label)))
+    st.latex(rule.update)
+    classes = D.info(s.config.dataset).class_names
     shown = (
-        ("W before", tr("W before"), W0),
-        ("− η·dW", tr("− η·dW: the change"), W1 - W0),
-        ("W after", tr("W after"), W1),
+        ("before", tr("W before"), W0),
+        ("change", tr("{change}: the change", change=rule.change), W1 - W0),
+        ("after", tr("W after"), W1),
     )
     for name, title, maps in shown:
         tiles = maps.T.reshape(-1, side, side)
         fig = plots.tile_grid(tiles, len(classes), title=f"{title} · {', '.join(classes)}", tile_px=60)
-        chart(st, fig, key=f"step_{name[:3]}", width="content")
+        chart(st, fig, key=f"step_{name}", width="content")
 
 
 def start_ui(cfg: TrainConfig, job) -> None:

@@ -133,7 +133,7 @@ def test_code_view_shows_what_trained_the_run_in_view():
     at, _ = _trained_app("cnn")
     code = " ".join(c.value for c in at.code)
     assert "class CNN" in code and "def autograd_step" in code and "torch.optim.Adam" in code
-    assert "def softmax_regression_grads" not in code and "def scratch_step" not in code
+    assert "def softmax_regression_grads" not in code and "def softmax_regression_step" not in code
     maths = " ".join(m.value for m in at.latex)
     assert r"\beta_1" in maths and "backpropagation" in maths
     assert any("CNN (the seed LeNet)" in m.value and "Adam" in m.value for m in at.markdown)

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 from core import models as M
+from core.optim import sgd
 
 EXTREMES = [
     torch.randn(16, 10, generator=torch.Generator().manual_seed(0)) * 3,
@@ -49,7 +50,7 @@ def test_hand_gradients_match_autograd(scale):
 
 def test_sgd_step_is_param_minus_lr_grad():
     p = torch.tensor([1.0, 2.0])
-    M.sgd([p], [torch.tensor([0.5, -1.0])], lr=0.1)
+    sgd([p], [torch.tensor([0.5, -1.0])], lr=0.1)
     assert_close(p, torch.tensor([0.95, 2.1]))
 
 
@@ -113,7 +114,7 @@ def test_softmax_weights_are_stored_class_by_class_and_stay_so_through_training_
     X, y = torch.rand(32, 784), torch.randint(0, 10, (32,))
     dW, db = M.softmax_regression_grads(X, X @ m.W + m.b, y)
     assert dW.stride() == m.W.stride()
-    M.sgd([m.W, m.b], [dW, db], lr=0.1)
+    sgd([m.W, m.b], [dW, db], lr=0.1)
     assert m.W.stride() == (1, 784)
     fresh = M.SoftmaxRegression(784, 10)
     fresh.load_state_dict({"W": torch.randn(784, 10), "b": torch.zeros(10)})  # e.g. an older checkpoint

@@ -276,15 +276,17 @@ def test_the_learning_rate_schedules():
 
 
 def test_weight_decay_shrinks_the_weights_and_the_code_view_shows_how():
-    from core.train import decayed, lr_at, training_code
+    from core.optim import decayed
+    from core.train import lr_at, training_code
 
     plain, decay = (TrainConfig(epochs=3, weight_decay=wd) for wd in (0.0, 0.05))
     norms = [list(train(c))[-1].weights["W"].norm() for c in (plain, decay)]
     assert norms[1] < 0.8 * norms[0], norms
-    assert "weight_decay" in inspect.getsource(training_code(decay)[-2])  # scratch_step, written by hand
+    code = lambda cfg: [piece.code for piece in training_code(cfg)]
+    assert "weight_decay" in inspect.getsource(code(decay)[-2])  # softmax_regression_step, written by hand
     mlp = decay.with_(model="mlp", schedule="cosine")
-    assert decayed in training_code(mlp) and lr_at in training_code(mlp)
-    assert lr_at not in training_code(plain)
+    assert decayed in code(mlp) and lr_at in code(mlp)
+    assert lr_at not in code(plain)
 
 
 def test_dropout_is_a_layer_of_the_mlp_and_cnn_only_while_training():

@@ -4,6 +4,8 @@ choice, kept across the two pages; "now" follows the run as it trains."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from core.i18n import tr
@@ -77,3 +79,34 @@ def rewind_ui(snap, key: str) -> tuple[int, dict | None, str | None]:
 def frames(snap) -> list[tuple[str, dict]]:
     """Every kept point's (label, weights), oldest first: what the templates' Play animates."""
     return [(label(p), w) for p in points(snap) if (w := weights(snap, p["step"])) is not None]
+
+
+@dataclass(frozen=True)
+class Point:
+    """The model a page shows for a run: the point the slider chose, else the run's newest weights."""
+
+    kind: str  # "rewound", "done", "epoch" (the newest epoch of a running run) or "peek" (inside its first epoch)
+    weights: dict  # the model's state at that point, for core.train.restore
+    epoch: int = 0
+    fraction: float = 1.0  # of epoch 1, for a peek
+    # (labels, probabilities, loss) the run already scored on the whole test set at that point, or None
+    scores: tuple | None = None
+
+
+def model_at(snap, rewound: dict | None) -> Point | None:
+    """The one rule Results and Inside follow: the rewound point, else the finished model, else the newest
+    epoch's, else the newest weights of the first epoch; None while a run has no weights yet."""
+    if snap is None:
+        return None
+    if rewound is not None:
+        return Point("rewound", rewound)
+    if snap.done is not None:
+        d = snap.done
+        return Point("done", d.weights, d.epochs, scores=(d.labels.numpy(), d.probs.numpy(), d.test_loss))
+    e = snap.latest_epoch
+    if e is not None and e.weights is not None:
+        scores = (None, e.test_probs.numpy(), e.test_loss) if e.test_probs is not None else None
+        return Point("epoch", e.weights, e.epoch, scores=scores)
+    if snap.peek is not None:
+        return Point("peek", snap.peek.weights, 1, snap.peek.fraction)
+    return None
