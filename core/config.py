@@ -104,13 +104,6 @@ class TrainConfig:
             )
         return out
 
-    def validate(self) -> TrainConfig:
-        """Return self, or raise ValueError naming every problem."""
-        problems = self.errors()
-        if problems:
-            raise ValueError(" ".join(problems))
-        return self
-
     def to_dict(self) -> dict:
         return asdict(self)
 

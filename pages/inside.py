@@ -28,7 +28,7 @@ from ui.state import kept_config
 def model_from(s, rewound: dict | None, rewound_to: str | None):
     """(model, caption) at the point Results shows too (ui.rewind.model_at), or (None, None) with no weights yet."""
     point = model_at(s, rewound)
-    if point is None:
+    if point is None or point.weights is None:
         return None, None
     model = restore(s.config.to_dict(), point.weights)
     if point.kind == "rewound":

@@ -13,20 +13,9 @@ from ui.i18n import fragment
 from ui.labels import model_label, state_name
 from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
-from ui.rewind import rewind_ui
+from ui.rewind import model_at, rewind_ui
 from ui.session import current_view
 
-st.title(tr("What did it learn?"))
-with st.expander(tr("Load a saved checkpoint instead")):
-    checkpoint_ui("res_ckpt")
-first, job = current_view()
-if first is None:
-    st.info(tr("No run yet: start one on the **Train** page (or load a checkpoint above), then come back."), icon="🏋️")
-    st.page_link("pages/train.py", label=tr("Go to Train"), icon="🏋️")
-    st.stop()
-
-
-step, rewound, rewound_to = rewind_ui(first, "res_rewind")
 # metrics.per_class's columns (its keys are data) -> the headings shown
 COLUMNS = {
     "class": N_("class"),
@@ -38,62 +27,44 @@ COLUMNS = {
 SAMPLE = 500  # test images a first-epoch model is scored on while it trains (the whole set waits for the epoch)
 
 
-def latest_predictions(s, ds):
-    """(labels, probs, loss, title) from the finished run, the newest epoch of a running one, or, inside the
-    first epoch, its newest weights on the first SAMPLE test images; or the point the epoch slider rewound to."""
-    if rewound is not None:
-        loss, probs = rewound_predictions(s, ds)
+def predictions(s, ds, rewound: dict | None, rewound_to: str | None, step: int):
+    """(labels, probs, loss, title) at the point Inside shows too (ui.rewind.model_at): scores the run already
+    made where it has them; a rewound point's scored once per session; inside the first epoch, the newest
+    weights on the first SAMPLE test images. (None, None, None, None) while the run has no weights yet."""
+    point = model_at(s, rewound)
+    if point is None:
+        return None, None, None, None
+    if point.kind == "rewound":
+        loss, probs = rewound_predictions(s, ds, step, rewound)
         return ds.test_y.numpy(), probs, loss, tr("rewound to {when}", when=rewound_to)
-    if s.done is not None:
-        return s.done.labels.numpy(), s.done.probs.numpy(), s.done.test_loss, tr("final")
-    e = s.latest_epoch
-    if e is not None and e.test_probs is not None:
-        when = tr("after epoch {epoch} of {epochs}", epoch=e.epoch, epochs=s.config.epochs)
-        return ds.test_y.numpy(), e.test_probs.numpy(), e.test_loss, when
-    if s.peek is not None:
-        x, y = ds.test_x[:SAMPLE], ds.test_y[:SAMPLE]
-        loss, _, probs = evaluate(restore(s.config.to_dict(), s.peek.weights), x, y)
-        when = tr("{share:.0%} into epoch 1, on the first {n} test images", share=s.peek.fraction, n=len(y))
-        return y.numpy(), probs.numpy(), loss, when
-    return None, None, None, None
+    if point.scores is not None:
+        labels, probs, loss = point.scores
+        labels = ds.test_y.numpy() if labels is None else labels
+        when = (
+            tr("final")
+            if point.kind == "done"
+            else tr("after epoch {epoch} of {epochs}", epoch=point.epoch, epochs=s.config.epochs)
+        )
+        return labels, probs, loss, when
+    x, y = ds.test_x[:SAMPLE], ds.test_y[:SAMPLE]
+    loss, _, probs = evaluate(restore(s.config.to_dict(), point.weights), x, y)
+    when = tr("{share:.0%} into epoch 1, on the first {n} test images", share=point.fraction, n=len(y))
+    return y.numpy(), probs.numpy(), loss, when
 
 
-def rewound_predictions(s, ds) -> tuple[float, np.ndarray]:
+def rewound_predictions(s, ds, step: int, weights: dict) -> tuple[float, np.ndarray]:
     """(test loss, test probabilities) of the rewound model, scored once per point and session."""
     cache = st.session_state.setdefault("_rewound_scores", {})
     if (s.id, step) not in cache:
-        loss, _, probs = evaluate(restore(s.config.to_dict(), rewound), ds.test_x, ds.test_y)
+        loss, _, probs = evaluate(restore(s.config.to_dict(), weights), ds.test_x, ds.test_y)
         cache.clear()  # one point's scores at a time: a test set's probabilities are MBs
         cache[(s.id, step)] = (loss, probs.numpy())
     return cache[(s.id, step)]
 
 
-@fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
-def results():
-    s = job.snapshot() if job is not None else first
-    cfg = s.config
-    ds = load_dataset(cfg.dataset, offer_digits=False)
-    if ds is None:
-        return
-    labels, probs, loss, when = latest_predictions(s, ds)
-    if probs is None and job is None:  # a stored run that kept no model (stopped, failed, interrupted)
-        st.info(
-            tr(
-                "This run ended {state} and kept no model to show: its curves are on **Compare runs**.",
-                state=state_name(s.state).lower(),
-            ),
-            icon="🗂️",
-        )
-        return
-    if probs is None:
-        st.info(
-            tr("Run is {state}: results appear with its first batches.", state=state_name(s.state).lower()), icon="⏳"
-        )
-        return
-    classes = ds.info.classes  # the widgets' values: English, so a language switch keeps a choice
-    names = ds.info.class_names  # what is shown: the same classes, in the current language
-    shown = dict(zip(classes, names))
-    preds = probs.argmax(axis=1)
+def summary_ui(s, ds, labels, probs, loss, when) -> None:
+    """What the model is, at which point, and its three figures; a finished run's weights to download."""
+    cfg, preds = s.config, probs.argmax(axis=1)
     st.caption(
         tr(
             "{model} on {dataset}, lr {lr:g}, batch {batch} — {when} · run is {state}",
@@ -111,7 +82,6 @@ def results():
     m3.metric(
         tr("Wrong test images"), tr("{wrong:,} of {total:,}", wrong=int((preds != labels).sum()), total=len(labels))
     )
-
     if s.done is not None:
         done = s.done  # the bytes are built when the student clicks, not on every redraw of this page
         st.download_button(
@@ -122,6 +92,11 @@ def results():
             mime="application/octet-stream",
         )
 
+
+def samples_ui(ds, labels, probs) -> None:
+    """A sample of the test images with what the model said, filtered by true class or mistakes."""
+    classes, names = ds.info.classes, ds.info.class_names  # the widgets' values (English), and what is shown
+    shown, preds = dict(zip(classes, names)), probs.argmax(axis=1)
     st.header(tr("Sample predictions"))
     f1, f2, f3 = st.columns([1, 2, 1], vertical_alignment="bottom")
     wrong_only = f1.toggle(tr("Misclassified only"), key="res_wrong")
@@ -155,6 +130,11 @@ def results():
     else:
         st.success(tr("No test image matches: nothing misclassified here."))
 
+
+def confusion_ui(ds, labels, preds) -> None:
+    """The confusion matrix; a click on a cell (or the two choices below it) shows the test images behind it."""
+    classes, names = ds.info.classes, ds.info.class_names
+    shown = dict(zip(classes, names))
     st.header(tr("Confusion matrix"))
     normalized = st.toggle(tr("Row-normalized (share of each true class)"), key="res_norm")
     cm = metrics.confusion(labels, preds, len(classes), normalize=normalized)
@@ -183,9 +163,11 @@ def results():
         )
     )
     if len(cell):
-        shown = cell[:16]
-        chart(st, plots.image_grid(ds.test_x[shown].numpy(), [f"#{i}" for i in shown]), key="res_cell_grid")
+        some = cell[:16]
+        chart(st, plots.image_grid(ds.test_x[some].numpy(), [f"#{i}" for i in some]), key="res_cell_grid")
 
+
+def per_class_ui(labels, preds, names) -> None:
     st.header(tr("Per class"))
     headings = {column: tr(heading) for column, heading in COLUMNS.items()}
     st.dataframe(
@@ -198,4 +180,50 @@ def results():
     )
 
 
-results()
+def render() -> None:
+    st.title(tr("What did it learn?"))
+    with st.expander(tr("Load a saved checkpoint instead")):
+        checkpoint_ui("res_ckpt")
+    first, job = current_view()
+    if first is None:
+        st.info(
+            tr("No run yet: start one on the **Train** page (or load a checkpoint above), then come back."), icon="🏋️"
+        )
+        st.page_link("pages/train.py", label=tr("Go to Train"), icon="🏋️")
+        return
+    step, rewound, rewound_to = rewind_ui(first, "res_rewind")
+
+    @fragment(run_every=1.0 if job is not None and job.state in ACTIVE else None)
+    def results():
+        s = job.snapshot() if job is not None else first
+        ds = load_dataset(s.config.dataset, offer_digits=False)
+        if ds is None:
+            return
+        labels, probs, loss, when = predictions(s, ds, rewound, rewound_to, step)
+        if probs is None:
+            no_model_ui(s, stored=job is None)
+            return
+        summary_ui(s, ds, labels, probs, loss, when)
+        samples_ui(ds, labels, probs)
+        confusion_ui(ds, labels, probs.argmax(axis=1))
+        per_class_ui(labels, probs.argmax(axis=1), ds.info.class_names)
+
+    results()
+
+
+def no_model_ui(s, stored: bool) -> None:
+    if stored:  # a stored run that kept no model (stopped, failed, interrupted)
+        st.info(
+            tr(
+                "This run ended {state} and kept no model to show: its curves are on **Compare runs**.",
+                state=state_name(s.state).lower(),
+            ),
+            icon="🗂️",
+        )
+    else:
+        st.info(
+            tr("Run is {state}: results appear with its first batches.", state=state_name(s.state).lower()), icon="⏳"
+        )
+
+
+render()

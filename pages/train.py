@@ -24,7 +24,7 @@ from ui.services import manager, store, store_error
 from ui.session import current_job, refused_ui, remember, submit
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
-SLOW_S = 60
+WARN_LONG_S = 60  # a run estimated to take longer is flagged before Start, with a way to make it quicker
 
 
 CUSTOM = "custom"
@@ -160,7 +160,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
     seconds = estimate(cfg) if not problems else 0
     device = pick_device(cfg.device)
     where = manager().where() if device.type == "cpu" else tr("the {device} device", device=device.type.upper())
-    if seconds > SLOW_S:
+    if seconds > WARN_LONG_S:
         st.warning(
             tr(
                 "This run will take about {minutes:.0f} min on this machine ({where}). "

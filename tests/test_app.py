@@ -101,8 +101,15 @@ def test_stop_ends_a_running_job():
     assert "Stopped by request" in at.warning[0].value
 
 
-def test_pause_step_and_resume_from_the_train_page():
+@pytest.mark.parametrize(
+    "optimizer, change, update",
+    [("sgd", "− η·dW", r"\eta\,\mathrm{d}\mathbf{W}"), ("adam", "− η·m̂ / (√v̂ + ε)", r"\sqrt{\hat{\mathbf{v}}}")],
+)
+def test_pause_step_and_resume_from_the_train_page(optimizer, change, update):
+    """Step lays open the update that ran: SGD's -η·dW, or Adam's own rule (its running moments), not SGD's."""
     at = no_errors(app())
+    at.radio(key="w_optimizer").set_value(optimizer)
+    at.select_slider(key="w_lr").set_value(0.01)
     at.number_input(key="w_batch").set_value(1)
     at.number_input(key="w_epochs").set_value(20)
     button(at, "Start").click().run()
@@ -119,7 +126,8 @@ def test_pause_step_and_resume_from_the_train_page():
     shown = [m.label for m in at.metric]
     assert f"Loss on step {held + 1}'s batch, before" in shown and "After the step" in shown
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text") for c in at.get("plotly_chart")]
-    assert [t.split(" · ")[0] for t in titles if t and " · " in t] == ["W before", "− η·dW: the change", "W after"]
+    assert [t.split(" · ")[0] for t in titles if t and " · " in t] == ["W before", f"{change}: the change", "W after"]
+    assert any(update in m.value for m in at.latex)
     button(at, "Resume").click().run()
     assert not job.snapshot().paused and button(at, "Pause")
     button(at, "Stop").click().run()

@@ -1,4 +1,4 @@
-"""The architecture DESIGN.md promises, checked: core/ never imports streamlit, pages/ holds only pages,
+"""The layout README describes (its "Layout" section), checked: core/ never imports streamlit, pages/ holds only pages,
 no private module of a library is imported outside the one Streamlit adapter, and adding a model is a change
 to core/models.py's registry alone: every page and the CLI pick it up."""
 
@@ -6,12 +6,17 @@ import ast
 import json
 import subprocess
 import sys
+from collections import OrderedDict
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from core import models as M
+from core.config import TrainConfig
+from core.events import Stepped
+from core.optim import Piece
+from core.train import Control, train
 from tests.conftest import PAGES, ROOT
 from ui.services import manager, store
 
@@ -70,17 +75,53 @@ def test_no_private_modules_are_imported_outside_the_adapter():
         assert private <= allowed, (path.name, private)
 
 
-def tiny(size: int, classes: int, hidden: int, dropout: float) -> nn.Module:
-    return nn.Sequential(nn.Flatten(), nn.Linear(size * size, classes))
+def test_every_fragment_sets_the_language():
+    """A fragment's rerun does not run app.py: one made with st.fragment, not ui.i18n.fragment, renders English."""
+    bare = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "fragment" and getattr(node.value, "id", "") == "st":
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "streamlit":
+                bare += [f"{path.relative_to(ROOT)}:{node.lineno}" for a in node.names if a.name == "fragment"]
+    assert len(bare) == 1 and bare[0].startswith("ui/i18n.py:"), bare  # the one wrapper every page uses
 
 
-TINY = M.ModelSpec(name="tiny", label="Tiny test model (one linear layer)", build=tiny)
+# fmt: off
+class TinyNet(nn.Sequential):
+    """A throwaway model: flatten, 12 hidden units, a linear read-out."""
+
+    def __init__(self, size: int, classes: int):
+        super().__init__(OrderedDict([
+            ("flatten", nn.Flatten()), ("hidden", nn.Linear(size * size, 12)), ("act", nn.Tanh()),
+            ("readout", nn.Linear(12, classes)),
+        ]))
+# fmt: on
+
+
+# Its class and this one entry are all there is to it: no page, CLI flag or catalogue has heard of it.
+TINY = M.ModelSpec(
+    name="tiny",
+    label="Tiny test model (one hidden layer)",
+    build=lambda size, classes, hidden, dropout: TinyNet(size, classes),
+    code=(Piece(TinyNet, (r"\mathbf{O} = \tanh(\mathbf{X}\mathbf{A})\mathbf{B}",)),),
+)
 
 
 @pytest.fixture
 def tiny_registered(monkeypatch):
     monkeypatch.setitem(M.REGISTRY, "tiny", TINY)
     return TINY
+
+
+def test_step_lays_open_a_registered_model(tiny_registered):
+    """Paused, one Step: the gradient of each of its own parameters, under the rule that ran."""
+    control = Control()
+    control.pause()
+    control.step()
+    stepped = next(e for e in train(TrainConfig(model="tiny", epochs=1), control=control) if isinstance(e, Stepped))
+    assert set(stepped.grad_norms) == {"hidden.weight", "hidden.bias", "readout.weight", "readout.bias"}
+    assert all(v > 0 for v in stepped.grad_norms.values()) and stepped.rule == "sgd" and not stepped.before
 
 
 def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered, capsys):
@@ -93,11 +134,21 @@ def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered
     assert job.wait(60) and job.state == "done", job.snapshot().message
     assert job.snapshot().done.test_acc > 0.5 and store().get(job.id)["config"]["model"] == "tiny"
 
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
     at.switch_page("pages/inside.py").run()
-    assert not at.exception
     assert any(TINY.label in c.value for c in at.caption)  # the weights tab names the model
+    assert any("no picture of its weights yet" in i.value for i in at.info)  # it offers no weight view
     assert any(TINY.label in s.value for s in at.subheader)  # the shapes tab lists its layers
+    assert list(at.dataframe[0].value.iloc[:, 0]) == ["input", "flatten", "hidden", "act", "readout", "softmax"]
     assert "in_probs" in {c.key for c in at.get("plotly_chart")}  # and it predicts a test image
+    assert "in_saliency" in {c.key for c in at.get("plotly_chart")}  # explained by the default, saliency
+    code = " ".join(c.value for c in at.code)  # the Code view: its class, autograd's step, the saliency's code
+    assert "class TinyNet" in code and "def autograd_step" in code and "def saliency" in code
+    assert any("tanh" in m.value for m in at.latex)
+    at.switch_page("pages/results.py").run()
+    assert any("Tiny test model" in c.value for c in at.caption) and "res_cm" in {c.key for c in at.get("plotly_chart")}
 
     at.switch_page("pages/race.py").run()
     at.selectbox(key="race_field").select("model").run()

@@ -86,7 +86,7 @@ class Point:
     """The model a page shows for a run: the point the slider chose, else the run's newest weights."""
 
     kind: str  # "rewound", "done", "epoch" (the newest epoch of a running run) or "peek" (inside its first epoch)
-    weights: dict  # the model's state at that point, for core.train.restore
+    weights: dict | None  # the model's state at that point, for core.train.restore (None: only its scores kept)
     epoch: int = 0
     fraction: float = 1.0  # of epoch 1, for a peek
     # (labels, probabilities, loss) the run already scored on the whole test set at that point, or None
@@ -104,7 +104,7 @@ def model_at(snap, rewound: dict | None) -> Point | None:
         d = snap.done
         return Point("done", d.weights, d.epochs, scores=(d.labels.numpy(), d.probs.numpy(), d.test_loss))
     e = snap.latest_epoch
-    if e is not None and e.weights is not None:
+    if e is not None and (e.weights is not None or e.test_probs is not None):
         scores = (None, e.test_probs.numpy(), e.test_loss) if e.test_probs is not None else None
         return Point("epoch", e.weights, e.epoch, scores=scores)
     if snap.peek is not None:
