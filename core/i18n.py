@@ -2,7 +2,8 @@
 library, the language chosen per script run (or per feed request, per training thread) in a context variable.
 
 A translator edits the .po files with any gettext tool; `pybabel extract` finds every string marked below
-(README, "Where do I change…", a word on a page). The .po is compiled in memory when first used: nothing to build, nothing written to disk.
+(README, "Where do I change…", a word on a page). The .po is compiled in memory when first used: nothing to
+build, nothing written to disk.
 
     tr("Test accuracy")                            a message in the current language
     tr("epoch {n} of {total}", n=3, total=10)      with named values filled in after translation
