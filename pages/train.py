@@ -309,7 +309,11 @@ def run_area(cfg: TrainConfig) -> None:
     job_ui(job, cfg)
 
 
-st.title(tr("Train a classifier, watch it learn"))
-if store() is None or store_error():  # training works, but nothing is kept: say so before Start
-    st.warning(store_error(), icon="🗄️")
-run_area(controls_ui())
+def render() -> None:
+    st.title(tr("Train a classifier, watch it learn"))
+    if store() is None or store_error():  # training works, but nothing is kept: say so before Start
+        st.warning(store_error(), icon="🗄️")
+    run_area(controls_ui())
+
+
+render()
