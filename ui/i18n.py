@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from core.i18n import LANGUAGES, language, match, tr, use
 
@@ -23,7 +24,25 @@ def setup() -> str:
     st.session_state[KEY] = lang
     if st.query_params.get(KEY) != lang:
         st.query_params[KEY] = lang
+    if st.session_state.get(_DRAWN, lang) != lang:
+        _renamed_choices()
+    st.session_state[_DRAWN] = lang
     return lang
+
+
+_DRAWN = "_lang_drawn"  # the language the page was last drawn in
+
+
+def _renamed_choices() -> None:
+    """After a switch, every choice shows its name in the new language. A selectbox or radio keeps the name it
+    showed (the browser holds the chosen option by name, and the value itself did not change): a value set
+    again is sent again, under its new name."""
+    for key, value in list(st.session_state.items()):
+        if isinstance(value, str) and key != KEY and not key.startswith("_"):
+            try:
+                st.session_state[key] = value
+            except StreamlitAPIException:  # a widget whose value cannot be set (none holds a str today)
+                pass
 
 
 def language_ui() -> None:
