@@ -16,6 +16,7 @@ if __name__ != "__main__":
 else:
     from core.i18n import tr
     from core.process import page_drawn
+    from ui.device import remembered_nickname_ui
     from ui.i18n import language_ui, setup
     from ui.state import settings_from_url, settings_to_url
 
@@ -25,6 +26,7 @@ else:
     settings_from_url()  # a reload or a shared link: the Train settings it carries...
     settings_to_url()  # ...and back into the URL, on whatever page this is (the Train page updates it too)
     language_ui()
+    remembered_nickname_ui()  # a reload or the next lesson keeps the student's name
     st.navigation(
         [
             st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
