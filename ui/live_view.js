@@ -101,7 +101,7 @@ export default async function (component) {
   if (!root) {
     root = document.createElement("div");
     root.className = "live-view";
-    root.innerHTML = '<h3 class="live-head"></h3><div class="live-progress"><div class="live-progress-text"></div>'
+    root.innerHTML = '<h2 class="live-head"></h2><div class="live-progress"><div class="live-progress-text"></div>'
       + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
     parentElement.appendChild(root);
   }
