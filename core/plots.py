@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 
 import numpy as np
@@ -9,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.signal import lfilter
 
-from core.i18n import N_, tr
+from core.i18n import N_, ntr, tr
 
 FONT = dict(size=16)
 COLORS = {
@@ -546,3 +547,94 @@ def template_animation(frames: list[tuple[str, np.ndarray]], size: int, classes,
         ],
     )
     return first
+
+
+# ------------------------------------------------------------------------------ as text, for everyone
+
+MAX_TABLE_CELLS = 1_000  # a chart's data table is offered up to this size (a weight picture's 7,840 numbers are not)
+
+
+def _title(layout: dict) -> str:
+    title = layout.get("title") or {}
+    text = title.get("text") if isinstance(title, dict) else title
+    return str(text or "")
+
+
+def _values(v) -> np.ndarray:
+    """A trace's array: a list, a numpy array, or plotly's typed form {dtype, bdata, shape}."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+        return a.reshape([int(n) for n in str(v["shape"]).split(",")]) if "shape" in v else a
+    return np.asarray([] if v is None else v)
+
+
+def describe(fig) -> tuple[str, list[dict]]:
+    """A chart as text: one sentence that says what it shows (a screen reader's text alternative), and its data
+    as rows for a table (empty when a picture's numbers would be too many to read)."""
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    data, layout = spec.get("data", []), spec.get("layout", {})
+    captions = [_plain_text(a.get("text", "")) for a in layout.get("annotations", []) or []]
+    parts, rows = [], []
+    maps = [(t, _values(t.get("z")).astype(float)) for t in data if t.get("type") == "heatmap"]
+    maps = [(t, z) for t, z in maps if z.ndim == 2 and np.isfinite(z).any()]
+    if len(maps) == 1:
+        trace, z = maps[0]
+        parts.append(
+            tr(
+                "a {rows} × {cols} grid of values from {low:.3g} to {high:.3g}",
+                rows=z.shape[0],
+                cols=z.shape[1],
+                low=np.nanmin(z),
+                high=np.nanmax(z),
+            )  # fmt: skip
+        )
+        ys, xs = trace.get("y"), trace.get("x")
+        if z.size <= MAX_TABLE_CELLS and ys is not None and xs is not None:
+            rows += [{"": str(y), **{str(x): _num(z[i, j]) for j, x in enumerate(xs)}} for i, y in enumerate(ys)]
+    elif maps:
+        low, high = min(np.nanmin(z) for _, z in maps), max(np.nanmax(z) for _, z in maps)
+        h, w = maps[0][1].shape
+        parts.append(
+            tr(
+                "{n} pictures of {rows} × {cols} values, from {low:.3g} to {high:.3g}",
+                n=len(maps),
+                rows=h,
+                cols=w,
+                low=low,
+                high=high,
+            )  # fmt: skip
+        )
+        names = captions if len(captions) >= len(maps) else [str(i) for i in range(len(maps))]
+        rows += [
+            {"": name, tr("lowest"): _num(np.nanmin(z)), tr("highest"): _num(np.nanmax(z))}
+            for name, (_, z) in zip(names, maps)
+        ]
+    for trace in data:
+        if trace.get("type", "scatter") not in ("scatter", "bar") or trace.get("showlegend", True) is False:
+            continue
+        ys, xs, name = _values(trace.get("y")), _values(trace.get("x")), _plain_text(trace.get("name") or "")
+        shown = [y for y in ys.tolist() if y is not None and y == y]  # NaN and None are gaps
+        if not shown:
+            continue
+        said = ntr("{n} value, {last}", "{n} values, the last {last}", len(shown), last=_num(shown[-1]))
+        parts.append(f"{name}: {said}" if name else said)
+        if len(ys) * 2 <= MAX_TABLE_CELLS:
+            rows += [{tr("series"): name, "x": _num(x), "y": _num(y)} for x, y in zip(xs.tolist(), ys.tolist())]
+    images = sum(t.get("type") == "image" for t in data)
+    if images:
+        parts.append(ntr("{n} image", "{n} images", images))
+        rows += [{"#": i, "": t} for i, t in enumerate(captions[:images], start=1) if t]
+    title = _plain_text(_title(layout))
+    summary = "; ".join(parts) if parts else tr("no data yet")
+    return (f"{title}: {summary}." if title else f"{summary[:1].upper()}{summary[1:]}."), rows
+
+
+def _plain_text(text: str) -> str:
+    return html.unescape(str(text)).replace("<br>", " ")
+
+
+def _num(v):
+    """A number as a table shows it, to 4 significant digits; anything else (a class name) as text."""
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+        return float(f"{float(v):.4g}")
+    return str(v)

@@ -17,7 +17,7 @@ from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
 from ui.i18n import fragment
-from ui.labels import READY, ended_progress, heading, heading_for, live_progress
+from ui.labels import READY, announcement, ended_progress, heading, heading_for, live_progress
 from ui.live_view import chart, live_view
 from ui.loading import load_dataset
 from ui.services import manager, store, store_error
@@ -278,6 +278,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 head=heading(s),
                 progress=live_progress(s),
                 follow=feed.url(job, smooth),
+                announce=announcement(s),
             )
             if s.paused:  # below the charts, which stay where they were
                 stepped_ui(job.snapshot())
@@ -291,6 +292,7 @@ def job_ui(job, cfg: TrainConfig) -> None:
             feed.figures(s, smooth) if s.state != QUEUED else {},
             head=heading(s),
             progress=ended_progress(s),
+            announce=announcement(s),
         )
         if s.done is not None:
             results_ui(s)

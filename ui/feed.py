@@ -72,21 +72,32 @@ def figure_json(fig) -> str:
     return fig.to_json() if isinstance(fig, go.Figure) else json.dumps(_typed(fig))
 
 
-def payload(figs: dict, head: str | None = None, progress: tuple[float, str] | None = None) -> dict:
-    """What the live view draws: heading, progress bar (fraction, text) and figures by name, and the words its
-    script shows (in the page's language: live_view.js writes none of its own)."""
+def payload(
+    figs: dict, head: str | None = None, progress: tuple[float, str] | None = None, announce: str | None = None
+) -> dict:
+    """What the live view draws: heading, progress bar (fraction, text) and figures by name, each figure's text
+    alternative, what a screen reader is told when it changes (`announce`), and the words its script shows (in
+    the page's language: live_view.js writes none of its own)."""
     return {
-        "texts": {"chart_error": tr("The chart could not be drawn: {error}")},  # {error}: filled in by the script
+        "texts": {
+            "chart_error": tr("The chart could not be drawn: {error}"),  # {error}: filled in by the script
+            "progress": tr("Training progress"),
+        },
         "head": head,
         "progress": {"value": progress[0], "text": progress[1]} if progress else None,
+        "announce": announce,
         "names": list(figs),
         "figures": [figure_json(f) for f in figs.values()],
+        "summaries": [plots.describe(f)[0] for f in figs.values()],
     }
 
 
 def view_data(s, smooth: bool = True) -> dict:
     """A job's live view as the page draws it while the job runs, with its state."""
-    return {"state": s.state, **payload(figures(s, smooth), labels.heading(s), labels.live_progress(s))}
+    return {
+        "state": s.state,
+        **payload(figures(s, smooth), labels.heading(s), labels.live_progress(s), labels.announcement(s)),
+    }
 
 
 def _view(key: str, smooth: bool, lang: str | None = None) -> dict | None:

@@ -155,6 +155,19 @@ def progress_of(s) -> tuple[float, str] | None:
     return min(s.progress, 1.0), text
 
 
+def announcement(s) -> str:
+    """What a screen reader is told, politely, as a run goes: its state, then once an epoch how it stands, and
+    how it ended. It changes once an epoch, not once a second: a student can listen to something else."""
+    head = heading(s)
+    if s.done is not None:
+        return f"{head}. {ended_progress(s)[1]}"
+    if s.epochs:
+        e = s.epochs[-1]
+        return tr("{head}. Epoch {epoch} of {epochs} done: test accuracy {acc:.1%}.", head=head, epoch=e.epoch,
+                  epochs=s.config.epochs, acc=e.test_acc)  # fmt: skip
+    return f"{head}."
+
+
 def live_progress(s) -> tuple[float, str]:
     """A running job's progress line from its start, so the charts below it do not move at the first batch."""
     return progress_of(s) or (0.0, tr("Starting: loading the images and building the model…"))

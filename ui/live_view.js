@@ -13,7 +13,13 @@ async function draw(root, data, module) {
   if (data.progress) {
     root.querySelector(".live-progress-text").textContent = data.progress.text;
     root.querySelector(".live-progress-bar").style.width = (100 * data.progress.value).toFixed(1) + "%";
+    const track = root.querySelector(".live-progress-track");  // role=progressbar: its value, said in words
+    track.setAttribute("aria-valuenow", Math.round(100 * data.progress.value));
+    track.setAttribute("aria-valuetext", data.progress.text);
+    if (data.texts && data.texts.progress) track.setAttribute("aria-label", data.texts.progress);
   }
+  const said = root.querySelector(".live-announce");  // a polite live region: read out when it changes
+  if (said && data.announce && said.textContent !== data.announce) said.textContent = data.announce;
   const charts = root.querySelector(".live-charts");
   const figures = data.figures;
   charts.style.gridTemplateColumns = "repeat(" + Math.max(figures.length, 1) + ", minmax(0, 1fr))";
@@ -26,6 +32,8 @@ async function draw(root, data, module) {
     for (let i = 0; i < figures.length; i++) {
       if (root._drawSeq !== seq) return;
       const host = charts.children[i];
+      host.setAttribute("role", "figure");  // its text alternative: what the chart shows, in a sentence
+      if (data.summaries && data.summaries[i]) host.setAttribute("aria-label", data.summaries[i]);
       if (host._drawn === figures[i]) continue;  // unchanged since the last refresh
       host._drawn = figures[i];
       const fig = JSON.parse(figures[i]);
@@ -102,7 +110,9 @@ export default async function (component) {
     root = document.createElement("div");
     root.className = "live-view";
     root.innerHTML = '<h2 class="live-head"></h2><div class="live-progress"><div class="live-progress-text"></div>'
-      + '<div class="live-progress-track"><div class="live-progress-bar"></div></div></div><div class="live-charts"></div>';
+      + '<div class="live-progress-track" role="progressbar" aria-valuemin="0" aria-valuemax="100">'
+      + '<div class="live-progress-bar"></div></div></div><div class="live-charts"></div>'
+      + '<p class="live-announce" role="status" aria-live="polite"></p>';
     parentElement.appendChild(root);
   }
   // Follow (or stop following) the feed this state names at once, not after the draw: a draw can outlast the

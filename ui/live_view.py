@@ -8,10 +8,13 @@ run trains it follows the live feed (ui/feed.py) by itself. Its code is live_vie
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import streamlit as st
 
+from core import plots
+from core.i18n import tr
 from ui import feed
 from ui.compat import plotly_module
 
@@ -25,8 +28,15 @@ _VIEW = st.components.v2.component("live_view", js=_JS, css=_CSS, isolate_styles
 
 
 def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
-    """Show a core.plots figure in `where` (st, a column...) with its own projector look, not Streamlit's theme."""
-    return where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
+    """Show a core.plots figure in `where` (st, a column...) with its own projector look, not Streamlit's theme,
+    and the same chart as text: a sentence a screen reader says before it, its data as a table to open."""
+    summary, rows = plots.describe(fig)
+    where.markdown(f'<p class="chart-alt">{html.escape(summary)}</p>', unsafe_allow_html=True)
+    event = where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
+    if rows:
+        with where.expander(tr("📋 The chart's data as a table")):
+            st.table(rows)  # a real <table>: a screen reader walks its rows and columns
+    return event
 
 
 def live_view(
@@ -36,6 +46,7 @@ def live_view(
     head: str | None = None,
     progress: tuple[float, str] | None = None,
     follow: str | None = None,
+    announce: str | None = None,
 ) -> None:
     """A heading, a progress bar (fraction, text) and figures side by side, redrawn in place.
 
@@ -54,7 +65,7 @@ def live_view(
     with where:
         _VIEW(
             key=key,
-            data={**feed.payload(figures, head, progress), "feed": follow, "module": _PLOTLY},
+            data={**feed.payload(figures, head, progress, announce), "feed": follow, "module": _PLOTLY},
             on_ended_change=lambda: None,
             on_tick_change=lambda: None,
         )
