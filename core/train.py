@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,9 @@ from core.config import (
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Started, Stepped, Stopped
 from core.i18n import tr
 
+if TYPE_CHECKING:
+    from core.checkpoint import Checkpoint
+
 __all__ = [
     "BatchEnd",
     "Control",
@@ -46,6 +50,7 @@ __all__ = [
     "Stepped",
     "Stopped",
     "evaluate",
+    "evaluate_checkpoint",
     "train",
 ]
 PEEKS = (0.05, 0.25, 0.5)  # when, into the first epoch, a run shows its weights (Peek events)
@@ -131,6 +136,23 @@ def restore(config: dict, weights: dict) -> nn.Module:
     model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden, cfg.dropout)
     model.load_state_dict(weights)
     return model.eval()
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
+    """Evaluate a loaded checkpoint (core.checkpoint) on the test set, as a Done event the Results and Inside pages
+    can show."""
+    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
+    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
+    return Done(
+        test_loss=loss,
+        test_acc=acc,
+        labels=ds.test_y.clone(),
+        probs=probs,
+        weights=weights,
+        train_s_per_epoch=float("nan"),
+        elapsed_s=0.0,
+        epochs=ckpt.config.epochs,
+    )
 
 
 def _cpu_weights(model: nn.Module) -> dict:

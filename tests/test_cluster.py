@@ -16,7 +16,7 @@ import pytest
 from core.config import TrainConfig
 from core.events import ACTIVE, DONE, FAILED, RUNNING, STOPPED
 from core.jobs import JobManager, JobsUnavailable, LimitReached
-from core.runs import RunStore
+from core.store import RunStore
 from tests.conftest import ROOT, require_postgres, require_ray, unavailable, until
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.3, batch_size=32, epochs=3)

@@ -13,7 +13,7 @@ from torch import nn
 
 from core import models as M
 from tests.conftest import PAGES, ROOT
-from ui.services import manager, store
+from ui.services import current
 
 SOURCES = [p for folder in ("core", "ui", "pages") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
 
@@ -89,9 +89,9 @@ def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered
     at.selectbox(key="w_model").select("tiny").run()
     at.number_input(key="w_epochs").set_value(2).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait(60) and job.state == "done", job.snapshot().message
-    assert job.snapshot().done.test_acc > 0.5 and store().get(job.id)["config"]["model"] == "tiny"
+    assert job.snapshot().done.test_acc > 0.5 and current().store().get(job.id)["config"]["model"] == "tiny"
 
     at.switch_page("pages/inside.py").run()
     assert not at.exception
