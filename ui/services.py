@@ -42,7 +42,9 @@ class Services:
 
     def __init__(self, where: str | os.PathLike | None = None, jobs: Jobs | None = None):
         self.where = default_path() if where is None else (where if is_url(where) else Path(where))
-        self._lock = threading.Lock()
+        # three locks, so that a store slow to open (a database server that does not answer) holds up no page that
+        # only follows its runs, and a training thread reporting a write waits for neither
+        self._jobs_lock, self._store_lock, self._error_lock = threading.Lock(), threading.Lock(), threading.Lock()
         self._jobs = jobs
         self._store: RunStore | None = None
         self._failed_at: float | None = None  # when the store last failed to open
@@ -56,7 +58,7 @@ class Services:
         coordinator records them. Made at first use: the process is tuned once its warm heap exists.
 
         JOB_CAP, JOB_MAX_RUNTIME_S, JOB_GRACE_S and JOB_PER_STUDENT override the scheduler's defaults."""
-        with self._lock:
+        with self._jobs_lock:
             if self._jobs is None:
                 self._jobs = self._make_jobs(os.environ)
             return self._jobs
@@ -82,7 +84,7 @@ class Services:
 
     def close(self) -> None:
         """The server is going away: in-process jobs stop (and are recorded as stopped); a cluster's go on."""
-        with self._lock:
+        with self._jobs_lock:
             jobs = self._jobs
         if jobs is not None:
             jobs.close()
@@ -90,7 +92,7 @@ class Services:
     # ------------------------------------------------------------------ the run store
     def store(self) -> RunStore | None:
         """The run store, or None while it cannot be opened: store_error() says why."""
-        with self._lock:
+        with self._store_lock:
             if self._store is not None:
                 return self._store
             if self._failed_at and time.monotonic() - self._failed_at < RETRY_S:
@@ -101,10 +103,12 @@ class Services:
             except (*db_errors(), OSError, RuntimeError) as e:
                 self._failed_at = time.monotonic()
                 message = OPEN_FAILED_URL if is_url(self.where) else OPEN_FAILED_FILE
-                self._error = (message, {"where": shown(self.where), "error": str(e)})
+                self._report((message, {"where": shown(self.where), "error": str(e)}))
                 return None
-            self._store, self._failed_at, self._error = opened, None, None
-            return opened
+            self._store, self._failed_at = opened, None
+        with self._error_lock:
+            self._error = None  # opened: whatever failed before is over
+        return opened
 
     def read(self, method, *args):
         """A read of the store (store().list, .epochs...), or None when it fails under it (damaged pages, a
@@ -121,8 +125,9 @@ class Services:
         """How the last write of a run went (core.recorder, or a cluster's coordinator): why it failed, or None."""
         self._report(error, WRITE_FAILED)
 
-    def _report(self, error: StoreError | None, kind: str) -> None:
-        with self._lock:
+    def _report(self, error: StoreError | None, kind: str = "") -> None:
+        """Note a failure; or, with None, that the last one of this kind (its message) is over."""
+        with self._error_lock:
             if error is not None:
                 self._error = error
             elif self._error is not None and self._error[0] == kind:  # that failure is over
@@ -130,7 +135,7 @@ class Services:
 
     def store_error(self) -> str | None:
         """Why runs are not being saved, in the current language, or None while they are."""
-        with self._lock:
+        with self._error_lock:
             error = self._error
         if error is None:
             return None
