@@ -138,23 +138,6 @@ def restore(config: dict, weights: dict) -> nn.Module:
     return model.eval()
 
 
-def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
-    """Evaluate a loaded checkpoint (core.checkpoint) on the test set, as a Done event the Results and Inside pages
-    can show."""
-    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
-    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
-    return Done(
-        test_loss=loss,
-        test_acc=acc,
-        labels=ds.test_y.clone(),
-        probs=probs,
-        weights=weights,
-        train_s_per_epoch=float("nan"),
-        elapsed_s=0.0,
-        epochs=ckpt.config.epochs,
-    )
-
-
 def _cpu_weights(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -175,6 +158,23 @@ def evaluate(
         correct += int((O.argmax(dim=1) == Y).sum())
         probs.append(M.softmax(O).cpu())
     return loss_sum / len(y), correct / len(y), torch.cat(probs)
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
+    """Evaluate a loaded checkpoint (core.checkpoint) on the test set, as a Done event the Results and Inside pages
+    can show."""
+    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
+    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
+    return Done(
+        test_loss=loss,
+        test_acc=acc,
+        labels=ds.test_y.clone(),
+        probs=probs,
+        weights=weights,
+        train_s_per_epoch=float("nan"),
+        elapsed_s=0.0,
+        epochs=ckpt.config.epochs,
+    )
 
 
 @torch.no_grad()
