@@ -53,6 +53,25 @@ def test_only_the_ray_backend_imports_ray():
     assert users == {"core/backends/ray_cluster.py"}
 
 
+def test_the_services_are_one_object_every_page_gets_the_same_way():
+    """ui/services.py keeps no state of its own but the one Services object (set as the server starts, never by
+    a training thread); pages and ui get it through current() alone, and only ui/server.py builds it."""
+    tree = ast.parse((ROOT / "ui" / "services.py").read_text())
+    names = set()
+    for node in tree.body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        names |= {t.id for t in targets if isinstance(t, ast.Name) and not t.id.isupper()}
+    assert names == {"_lock", "_current"}
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "ui.services":
+                assert [a.name for a in node.names] == ["current"], path.relative_to(ROOT)
+    builders = {p.relative_to(ROOT).as_posix() for p in SOURCES if "Services(" in p.read_text()}
+    assert builders == {"ui/server.py", "ui/services.py"}
+
+
 def test_pages_holds_only_the_pages_app_py_routes_to():
     routed = set(PAGES)
     assert {f"pages/{p.name}" for p in (ROOT / "pages").iterdir() if p.suffix == ".py"} == routed
