@@ -17,8 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import data as D  # noqa: E402
 from core import models as M  # noqa: E402
+from core.checkpoint import checkpoint_bytes, load_weights  # noqa: E402
 from core.config import TrainConfig  # noqa: E402
-from core.runs import RunStore, checkpoint_bytes, rewind_epochs  # noqa: E402
+from core.recorder import Recorder, rewind_epochs  # noqa: E402
+from core.store import RunStore  # noqa: E402
 from core.train import PEEKS, evaluate, restore  # noqa: E402
 
 CASES = [
@@ -43,11 +45,11 @@ def main() -> None:
         kept = len(rewind_epochs(cfg.epochs, size)) + len(PEEKS)
         run_id = f"{cfg.model}-{cfg.hidden}"  # medians: 20 reads, 3 scorings
         store.start(run_id, cfg)
-        store.add_snapshot(run_id, cfg, 1, 1, 0.05, weights)
+        Recorder.rewind_point(store, run_id, cfg, 1, 1, 0.05, weights)
         times = []
         for _ in range(20):
             t = time.perf_counter()
-            restore(cfg.to_dict(), store.snapshot(run_id, 1))
+            restore(cfg.to_dict(), load_weights(store.rewind_weights(run_id, 1)))
             times.append(time.perf_counter() - t)
         scores = []
         for _ in range(3):

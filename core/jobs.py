@@ -72,7 +72,8 @@ MAX_POINTS = 4000  # per-batch series are thinned by 2 whenever they grow past t
 
 @dataclass(frozen=True, kw_only=True)
 class Snapshot:
-    """Everything a page needs about a job, copied at one instant."""
+    """Everything a page needs about a job, copied at one instant: its live state. (The weights a run store keeps
+    for Rewind are its rewind points, core.store; "snapshot" names only this.)"""
 
     id: str
     config: TrainConfig

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -35,6 +36,9 @@ from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Sta
 from core.i18n import tr
 from core.optim import Piece, UpdateRule, decayed, rule_for, sgd
 
+if TYPE_CHECKING:
+    from core.checkpoint import Checkpoint
+
 __all__ = [
     "BatchEnd",
     "Control",
@@ -47,6 +51,7 @@ __all__ = [
     "Stepped",
     "Stopped",
     "evaluate",
+    "evaluate_checkpoint",
     "train",
 ]
 PEEKS = (0.05, 0.25, 0.5)  # when, into the first epoch, a run shows its weights (Peek events)
@@ -154,6 +159,23 @@ def evaluate(
         correct += int((O.argmax(dim=1) == Y).sum())
         probs.append(M.softmax(O).cpu())
     return loss_sum / len(y), correct / len(y), torch.cat(probs)
+
+
+def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
+    """Evaluate a loaded checkpoint (core.checkpoint) on the test set, as a Done event the Results and Inside pages
+    can show."""
+    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
+    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
+    return Done(
+        test_loss=loss,
+        test_acc=acc,
+        labels=ds.test_y.clone(),
+        probs=probs,
+        weights=weights,
+        train_s_per_epoch=float("nan"),
+        elapsed_s=0.0,
+        epochs=ckpt.config.epochs,
+    )
 
 
 def autograd_step(model: nn.Module, loss_fn, update, X: torch.Tensor, y: torch.Tensor, lr: float):

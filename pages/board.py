@@ -15,9 +15,10 @@ from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
 from ui.roles import is_teacher, teacher_ui
-from ui.services import manager, read, store_error
-from ui.services import store as run_store
+from ui.services import current
 from ui.state import keep, kept, save_kept
+
+services = current()  # this server's jobs and run store (ui/services.py)
 
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
 
@@ -31,15 +32,15 @@ def shown(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-store = run_store()
+store = services.store()
 if store is None:
     st.title(tr("Class board"))
-    st.error(store_error(), icon="🗄️")
+    st.error(services.store_error(), icon="🗄️")
     st.stop()
-runs = read(store.list)
+runs = services.read(store.list)
 if runs is None:
     st.title(tr("Class board"))
-    st.error(store_error(), icon="🗄️")
+    st.error(services.store_error(), icon="🗄️")
     st.stop()
 runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
 counts = collections.Counter(r["config"]["dataset"] for r in runs)
@@ -81,7 +82,7 @@ def ranked(dataset: str) -> pd.DataFrame:
             "state": r["state"],
             "s/epoch": r["train_s_per_epoch"],
         }
-        for r in read(store.list, dataset) or []
+        for r in services.read(store.list, dataset) or []
         if r["tag"] != RACE
     ]
     df = pd.DataFrame(rows, columns=["nickname", "model", "optimizer", *AXES, "test acc", "state", "s/epoch"])
@@ -141,12 +142,12 @@ def teacher_tools_ui(dataset: str) -> None:
     with st.expander(tr("Teacher tools")):
         c1, c2 = st.columns(2)
         if c1.button(tr("⏹ Stop every running run")):
-            for job in manager().jobs():
+            for job in services.jobs.jobs():
                 job.stop(tr("Stopped by the teacher."))
         if c2.button(
             tr("🗑 Clear the board: delete every finished run on {dataset}", dataset=tr(D.REGISTRY[dataset].title))
         ):
-            for r in read(store.list, dataset) or []:
+            for r in services.read(store.list, dataset) or []:
                 if r["state"] != RUNNING:
                     store.delete(r["id"])
             st.rerun()

@@ -17,8 +17,9 @@ from ui.controls import setting_value
 from ui.labels import column, md, state_word
 from ui.live_view import chart
 from ui.roles import may_delete, teacher_ui
-from ui.services import read, store_error
-from ui.services import store as run_store
+from ui.services import current
+
+services = current()  # this server's jobs and run store (ui/services.py)
 
 PNG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "comparison"}}
 SHOWN_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name != "device")
@@ -40,9 +41,9 @@ def differing_fields(runs: list[dict]) -> list[str]:
 
 
 st.title(tr("Compare runs"))
-store = run_store()
+store = services.store()
 if store is None:
-    st.error(store_error(), icon="🗄️")
+    st.error(services.store_error(), icon="🗄️")
     st.stop()
 f1, f2 = st.columns(2)
 dataset = f1.selectbox(
@@ -51,9 +52,9 @@ dataset = f1.selectbox(
 model = f2.selectbox(
     tr("Model"), [None, *M.REGISTRY], format_func=lambda m: tr("all") if m is None else tr(M.REGISTRY[m].label)
 )
-runs = read(store.list, dataset, model)
+runs = services.read(store.list, dataset, model)
 if runs is None:
-    st.error(store_error(), icon="🗄️")
+    st.error(services.store_error(), icon="🗄️")
     st.stop()
 if not runs:
     st.info(tr("No saved runs yet. Every run started on the Train page is saved here as it trains."), icon="🗂️")
@@ -91,7 +92,7 @@ if chosen:
         st.caption(tr("What differs: {fields}", fields=", ".join(column(k) for k in diff)))
     else:
         st.caption(tr("What differs: nothing but the run (same settings)"))
-    series = [(label(r, diff), read(store.epochs, r["id"]) or []) for r in chosen]
+    series = [(label(r, diff), services.read(store.epochs, r["id"]) or []) for r in chosen]
     c1, c2, c3 = st.columns(3)
     chart(c1, plots.compare_curves(series, "train_loss", tr("Train loss")), key="cmp_loss", config=PNG)
     chart(c2, plots.compare_curves(series, "train_acc", tr("Train accuracy")), key="cmp_tacc", config=PNG)

@@ -9,9 +9,11 @@ from ui.controls import LABELS, setting, setting_value
 from ui.i18n import fragment
 from ui.labels import PAUSED, state_word
 from ui.live_view import live_chart
-from ui.services import manager
+from ui.services import current
 from ui.session import refused_ui, submit
 from ui.state import kept_config
+
+services = current()  # this server's jobs and run store (ui/services.py)
 
 VARY = ("lr", "batch_size", "optimizer", "model")  # the settings a race can differ in
 
@@ -59,7 +61,7 @@ problems = cfg_a.errors() + cfg_b.errors()
 for p in problems:
     st.error(p)
 ids = st.session_state.get("race_ids", [])
-jobs = [manager().get(i) for i in ids]
+jobs = [services.jobs.get(i) for i in ids]
 jobs = [j for j in jobs if j is not None]
 racing = any(j.state in ACTIVE for j in jobs)
 paused = racing and any(j.snapshot(light=True).paused for j in jobs)
@@ -125,7 +127,7 @@ def live():
                 )
             )
         if s.message:
-            col.warning(tr(s.message))  # a stored message may be the English one (core.runs: interrupted)
+            col.warning(tr(s.message))  # a stored message may be the English one (core.store: interrupted)
     if all(s.losses for s in snaps):
         st.markdown(
             tr(

@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from core import metrics, plots
+from core.checkpoint import checkpoint_bytes
 from core.events import ACTIVE
 from core.i18n import N_, tr
-from core.runs import checkpoint_bytes
 from core.train import evaluate, restore
 from ui.i18n import fragment
 from ui.labels import model_label, state_name

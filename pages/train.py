@@ -20,7 +20,7 @@ from ui.i18n import fragment
 from ui.labels import READY, announcement, ended_progress, heading, heading_for, live_progress
 from ui.live_view import chart, live_view
 from ui.loading import load_dataset
-from ui.services import manager, store, store_error
+from ui.services import current
 from ui.session import current_job, refused_ui, remember, submit
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
@@ -159,7 +159,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
         problems.append(tr("No training images left: lower the validation fraction."))
     seconds = estimate(cfg) if not problems else 0
     device = pick_device(cfg.device)
-    where = manager().where() if device.type == "cpu" else tr("the {device} device", device=device.type.upper())
+    where = current().jobs.where() if device.type == "cpu" else tr("the {device} device", device=device.type.upper())
     if seconds > WARN_LONG_S:
         st.warning(
             tr(
@@ -202,7 +202,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
 def status_ui(s) -> None:
     """Above the charts, what must be read before them: a queued run's place, why a run failed or stopped."""
     if s.state == QUEUED:
-        counts = manager().counts()
+        counts = current().jobs.counts()
         st.info(
             tr(
                 "Waiting for a free slot: number {position} in the queue ({running} runs training on {cap} slots). "
@@ -305,16 +305,17 @@ def job_ui(job, cfg: TrainConfig) -> None:
 def run_area(cfg: TrainConfig) -> None:
     """Start/Stop and the live view, as a fragment: a click on Start redraws only this part, not the sidebar."""
     job = current_job()
-    if manager().error():  # a cluster that went away: nothing can start, say why (finished runs stay browsable)
-        st.error(manager().error(), icon="🛰️")
+    if current().jobs.error():  # a cluster that went away: nothing can start, say why (finished runs stay browsable)
+        st.error(current().jobs.error(), icon="🛰️")
     start_ui(cfg, job)
     job_ui(job, cfg)
 
 
 def render() -> None:
+    services = current()  # this server's jobs and run store (ui/services.py)
     st.title(tr("Train a classifier, watch it learn"))
-    if store() is None or store_error():  # training works, but nothing is kept: say so before Start
-        st.warning(store_error(), icon="🗄️")
+    if services.store() is None or services.store_error():  # training works, but nothing is kept: say so
+        st.warning(services.store_error(), icon="🗄️")
     run_area(controls_ui())
 
 

@@ -4,6 +4,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -132,10 +133,34 @@ def require_postgres() -> str:
         import psycopg
 
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute("DROP TABLE IF EXISTS snapshots, epochs, runs, meta CASCADE")
+            conn.execute("DROP TABLE IF EXISTS rewind_points, snapshots, epochs, runs, meta CASCADE")
     except Exception as e:  # noqa: BLE001 - missing driver or server: same answer
         unavailable(f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})", "the PostgreSQL tests")
     return POSTGRES_URL
+
+
+@contextmanager
+def services_at(where, jobs=None):
+    """Services of their own (ui.services.Services: a run store at `where`, jobs of their own unless given),
+    installed as this process's, as a server's start would: the pages get them from ui.services.current().
+    The earlier ones are put back after."""
+    from ui import services
+
+    made = services.Services(where, jobs)
+    previous = services.install(made)
+    try:
+        yield made
+    finally:
+        made.close()
+        services.install(previous)
+
+
+@pytest.fixture
+def own_services(tmp_path, monkeypatch):
+    """A server's services for this test alone: its run store in tmp_path (RUNS_DB too), its own jobs."""
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    with services_at(tmp_path / "runs.db") as made:
+        yield made
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PAGES, ROOT, live_charts, live_views, plotly_array
-from ui.services import manager as default_manager
+from ui.services import current
 
 
 def app():
@@ -23,7 +23,7 @@ def wait_for(at, state, timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         at.run()
-        job = default_manager().get(at.session_state["job_id"])
+        job = current().jobs.get(at.session_state["job_id"])
         if job.state == state:
             at.run()
             return job
@@ -84,7 +84,7 @@ def test_stop_ends_a_running_job():
     assert button(at, "Start").disabled is True and button(at, "Stop").disabled is False
     head = live_views(at)["live"]["head"]  # running or queued: in the live view
     assert "Running" in head or "Queued" in head
-    job = default_manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     while job.snapshot().last_batch is None:
         time.sleep(0.05)
     at.run()
@@ -113,7 +113,7 @@ def test_pause_step_and_resume_from_the_train_page(optimizer, change, update):
     at.number_input(key="w_batch").set_value(1)
     at.number_input(key="w_epochs").set_value(20)
     button(at, "Start").click().run()
-    job = default_manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait_first_batch(30)
     assert button(at, "Step").disabled  # only a paused run steps
     button(at, "Pause").click().run()

@@ -16,8 +16,8 @@ import pytest
 from core.config import TrainConfig
 from core.events import ACTIVE, DONE, FAILED, RUNNING, STOPPED
 from core.jobs import JobManager, JobsUnavailable, LimitReached
-from core.runs import RunStore
-from tests.conftest import ROOT, require_postgres, require_ray, unavailable, until
+from core.store import RunStore
+from tests.conftest import ROOT, require_postgres, require_ray, services_at, unavailable, until
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.3, batch_size=32, epochs=3)
 LONG = CFG.with_(epochs=90, pace="slow")  # about a second an epoch: running until stopped
@@ -231,6 +231,33 @@ def test_postgres_restarted_during_a_class_loses_no_run_and_running_ones_keep_re
     assert store.get(finished.id)["state"] == "done" and len(store.epochs(finished.id)) == 3
     assert store.get(running.id)["state"] == "done" and len(store.epochs(running.id)) == 10
     jobs.close()
+
+
+def test_a_store_the_coordinator_cannot_write_is_said_on_the_train_page(cluster, tmp_path, monkeypatch):
+    """On Ray the class's coordinator records the runs: when its writes fail, the replica's Train page says that
+    runs are not being saved, through the same services error as the threads backend's."""
+    from streamlit.testing.v1 import AppTest
+
+    folder = tmp_path / "class"
+    monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+    with services_at(folder / "runs.db") as services:
+        assert services.store() is not None  # this replica opened it: its pages read the runs
+        shutil.rmtree(folder)
+        folder.write_text("a file where the store's folder was (a disk that went away)")
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert not at.exception and not at.warning  # nothing has failed yet
+        next(b for b in at.button if "Start" in b.label).click().run()
+        job = services.jobs.get(at.session_state["job_id"])
+        try:
+            said = until(lambda: "not being saved" in (services.store_error() or ""), 60)
+            assert said, "the coordinator's failed write never reached this replica"
+            at.run()
+            assert not at.exception
+            warning = at.warning[0].value
+            assert "Runs are not being saved" in warning and str(folder) in warning, warning
+        finally:
+            job.stop()
+            assert until(lambda: job.state not in ACTIVE, 30)
 
 
 def test_a_run_asks_for_a_gpu_when_the_cluster_has_one_and_a_cpu_run_does_not(cluster):

@@ -4,13 +4,13 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.jobs import JobManager
+from core.recorder import Recorder
 from tests.conftest import ROOT
-from ui.services import store
 
 
-def test_two_identical_runs_can_be_compared_and_deleted(tmp_path, monkeypatch):
-    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
-    mgr = JobManager(listeners=(store().record,))
+def test_two_identical_runs_can_be_compared_and_deleted(own_services):
+    store = own_services.store()
+    mgr = JobManager(listeners=(Recorder(store),))
     a, b = mgr.submit(TrainConfig(epochs=1)), mgr.submit(TrainConfig(epochs=1))
     assert a.wait(60) and b.wait(60)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
@@ -21,5 +21,5 @@ def test_two_identical_runs_can_be_compared_and_deleted(tmp_path, monkeypatch):
     assert "nothing but the run" in at.caption[0].value and len(at.dataframe[0].value) == 2
     at.checkbox(key="cmp_sure").check().run()
     next(b for b in at.button if b.label == "Delete selected").click().run()
-    assert not at.exception and store().get(a.id) is None and store().get(b.id) is None
+    assert not at.exception and store.get(a.id) is None and store.get(b.id) is None
     mgr.close()

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 import core.jobs as J
 from core.config import TrainConfig
 from tests.conftest import ROOT
-from ui.services import manager
+from ui.services import current
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
 SLOW = CFG.with_(batch_size=1, epochs=5)  # ~7,500 steps: long enough to queue behind
@@ -68,7 +68,7 @@ def test_a_short_run_does_not_wait_behind_long_ones():
 
 
 def test_the_train_page_says_why_a_start_was_refused(monkeypatch):
-    monkeypatch.setattr(manager(), "per_student", 1)
+    monkeypatch.setattr(current().jobs, "per_student", 1)
     first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     first.text_input(key="w_nick").input("ada").run()
     first.number_input(key="w_epochs").set_value(100).run()  # slow motion: it runs on while the second tab tries
@@ -78,4 +78,4 @@ def test_the_train_page_says_why_a_start_was_refused(monkeypatch):
     next(b for b in second.button if "Start" in b.label).click().run()
     assert not second.exception and "stop one, or wait" in second.warning[-1].value
     assert "job_id" not in second.session_state  # nothing started
-    manager().get(first.session_state["job_id"]).stop()
+    current().jobs.get(first.session_state["job_id"]).stop()

@@ -10,7 +10,7 @@ from core import i18n
 from core.config import TrainConfig
 from tests.conftest import plotly_array
 from ui import feed
-from ui.services import manager as default_manager
+from ui.services import current
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -23,7 +23,7 @@ def get(key: str, **query):
 
 
 def test_feed_answers_a_jobs_view_as_the_page_draws_it():
-    job = default_manager().submit(TrainConfig(dataset="digits", epochs=3))
+    job = current().jobs.submit(TrainConfig(dataset="digits", epochs=3))
     assert job.wait(60)
     s = job.snapshot()
     status, body = get(job.owner_key)
@@ -45,7 +45,7 @@ def test_feed_says_gone_for_a_job_the_server_does_not_have():
 def test_feed_speaks_the_pages_language():
     """The page's language travels in the feed's URL (?lang=): the heading and progress line the live view
     redraws each second are in it, English without one."""
-    job = default_manager().submit(TrainConfig(dataset="digits", epochs=2))
+    job = current().jobs.submit(TrainConfig(dataset="digits", epochs=2))
     assert job.wait(60)
     assert feed.url(job, True).endswith("?smooth=1&lang=en")
     with i18n.using("zh_CN"):

@@ -13,7 +13,7 @@ def build_bomb_and_load(size_mb: int) -> dict:
     code = f"""
 import io, json, resource, zipfile
 from core import models as M
-from core.runs import CheckpointError, checkpoint_bytes, load_checkpoint
+from core.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 
 real = zipfile.ZipFile(io.BytesIO(checkpoint_bytes({{"dataset": "digits", "model": "softmax"}},
                                                    M.build("softmax", 8).state_dict(), 0.9)))

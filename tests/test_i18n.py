@@ -147,9 +147,9 @@ def english_words(texts: list[str]) -> set[str]:
 
 
 @pytest.fixture
-def own_store(tmp_path, monkeypatch):
+def own_store(own_services):
     """A run store of this test alone: other tests' runs carry their nicknames (names, not English)."""
-    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    return own_services
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -237,7 +237,7 @@ def test_image_and_loss_advice_in_chinese():
 
 def test_every_page_in_chinese_with_a_finished_run_shows_no_english(own_store):
     """The same after a run: its heading, progress line, charts, results, weights and the run tables."""
-    from ui.services import manager
+    from ui.services import current
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["lang"] = "zh_CN"
@@ -245,7 +245,7 @@ def test_every_page_in_chinese_with_a_finished_run_shows_no_english(own_store):
         at.run()
         at.number_input(key="w_epochs").set_value(2).run()
         next(b for b in at.button if "开始训练" in b.label).click().run()
-        assert manager().get(at.session_state["job_id"]).wait(60)
+        assert current().jobs.get(at.session_state["job_id"]).wait(60)
         left = {}
         for page in PAGES:
             at.switch_page(page).run()

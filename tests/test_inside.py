@@ -15,7 +15,7 @@ from core import data as D
 from core import models as M
 from core import plots
 from tests.conftest import ROOT, plotly_array
-from ui.services import manager as default_manager
+from ui.services import current
 
 
 def test_templates_are_the_real_W():
@@ -55,7 +55,7 @@ def _trained_app(model="softmax", **extra):
         at.select_slider(key="w_lr").set_value(0.01).run()
     at.number_input(key="w_epochs").set_value(2).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = default_manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait(60) and job.state == "done"
     return at.switch_page("pages/inside.py").run(), job
 
@@ -146,7 +146,7 @@ def test_results_and_inside_show_a_run_inside_its_first_epoch():
     at.radio(key="w_pace").set_value("slow").run()  # the first epoch lasts at least a second
     at.number_input(key="w_batch").set_value(1).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = default_manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     while job.snapshot().peek is None:
         time.sleep(0.01)
     job.stop()  # held inside epoch 1, so the pages cannot wait for an epoch's end

@@ -222,14 +222,15 @@ def test_concurrent_runs_of_one_config_give_the_same_curve_as_one_alone(monkeypa
 
 
 def test_a_run_stopped_by_the_server_is_stored_with_that_reason(tmp_path):
-    from core.runs import RunStore
+    from core.recorder import Recorder
+    from core.store import RunStore
 
     store = RunStore(tmp_path / "runs.db")
-    mgr = J.JobManager(cap=2, max_runtime_s=0.3, grace_s=0, reap_every_s=3600, listeners=(store.record,))
+    mgr = J.JobManager(cap=2, max_runtime_s=0.3, grace_s=0, reap_every_s=3600, listeners=(Recorder(store),))
     try:
         capped = mgr.submit(SLOW.with_(epochs=50))
         assert capped.wait(30)
-        abandoned = J.JobManager(cap=1, grace_s=0, reap_every_s=3600, listeners=(store.record,))
+        abandoned = J.JobManager(cap=1, grace_s=0, reap_every_s=3600, listeners=(Recorder(store),))
         tab = abandoned.submit(SLOW.with_(epochs=50))
         abandoned.hold(tab, "tab-1")
         abandoned.release(tab, "tab-1")

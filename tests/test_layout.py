@@ -18,7 +18,7 @@ from core.events import Stepped
 from core.optim import Piece
 from core.train import Control, train
 from tests.conftest import PAGES, ROOT
-from ui.services import manager, store
+from ui.services import current
 
 SOURCES = [p for folder in ("core", "ui", "pages") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
 
@@ -56,6 +56,25 @@ def test_only_the_ray_backend_imports_ray():
         p.relative_to(ROOT).as_posix() for p in SOURCES if any(m.split(".")[0] == "ray" for m in imported_modules(p))
     }
     assert users == {"core/backends/ray_cluster.py"}
+
+
+def test_the_services_are_one_object_every_page_gets_the_same_way():
+    """ui/services.py keeps no state of its own but the one Services object (set as the server starts, never by
+    a training thread); pages and ui get it through current() alone, and only ui/server.py builds it."""
+    tree = ast.parse((ROOT / "ui" / "services.py").read_text())
+    names = set()
+    for node in tree.body:
+        targets = (
+            node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        )
+        names |= {t.id for t in targets if isinstance(t, ast.Name) and not t.id.isupper()}
+    assert names == {"_lock", "_current"}
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "ui.services":
+                assert [a.name for a in node.names] == ["current"], path.relative_to(ROOT)
+    builders = {p.relative_to(ROOT).as_posix() for p in SOURCES if "Services(" in p.read_text()}
+    assert builders == {"ui/server.py", "ui/services.py"}
 
 
 def test_pages_holds_only_the_pages_app_py_routes_to():
@@ -130,9 +149,9 @@ def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered
     at.selectbox(key="w_model").select("tiny").run()
     at.number_input(key="w_epochs").set_value(2).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait(60) and job.state == "done", job.snapshot().message
-    assert job.snapshot().done.test_acc > 0.5 and store().get(job.id)["config"]["model"] == "tiny"
+    assert job.snapshot().done.test_acc > 0.5 and current().store().get(job.id)["config"]["model"] == "tiny"
 
     for page in PAGES:
         at.switch_page(page).run()

@@ -7,7 +7,8 @@ import pytest
 from core.config import TrainConfig
 from core.events import EpochEnd
 from core.jobs import JobManager
-from core.runs import RunStore
+from core.recorder import Recorder
+from core.store import RunStore
 from tests.conftest import require_postgres
 
 
@@ -29,7 +30,7 @@ def drop_every_connection(url: str) -> int:
 
 def test_the_store_reconnects_when_the_database_drops_its_connections(pg_store):
     url = pg_store.url
-    mgr = JobManager(listeners=(pg_store.record,))
+    mgr = JobManager(listeners=(Recorder(pg_store),))
     finished = mgr.submit(TrainConfig(epochs=2, pace="full"))
     assert finished.wait(60)
     dropped = []
@@ -38,7 +39,7 @@ def test_the_store_reconnects_when_the_database_drops_its_connections(pg_store):
         if isinstance(event, EpochEnd) and event.epoch == 1 and job is not finished:
             dropped.append(drop_every_connection(url))
 
-    mgr.listeners = (drop_after_first_epoch, pg_store.record)
+    mgr.listeners = (drop_after_first_epoch, Recorder(pg_store))
     running = mgr.submit(TrainConfig(epochs=4, pace="full"))
     assert running.wait(60) and running.state == "done"
     assert dropped and dropped[0] >= 1  # the store's connections were cut mid-run
@@ -48,11 +49,11 @@ def test_the_store_reconnects_when_the_database_drops_its_connections(pg_store):
     mgr.close()
 
 
-def test_a_postgres_url_in_runs_db_is_the_default_store(pg_store, monkeypatch):
-    from core import runs as R
+def test_a_postgres_url_in_runs_db_is_the_servers_store(pg_store, monkeypatch):
+    from core.store import SCHEMA_VERSION
+    from ui.services import Services
 
     monkeypatch.setenv("RUNS_DB", pg_store.url)
-    monkeypatch.setattr(R, "_stores", {})
-    store = R.default_store()
-    assert store.url == pg_store.url and store.schema_version() == R.SCHEMA_VERSION
+    store = Services().store()
+    assert store.url == pg_store.url and store.schema_version() == SCHEMA_VERSION
     assert "@" not in str(store)  # no credentials in what messages show

@@ -5,11 +5,13 @@ import pytest
 import torch
 
 from core import data as D
-from core import runs as R
+from core import recorder as R
+from core.checkpoint import load_weights
 from core.config import TrainConfig
 from core.events import EpochEnd, Peek
 from core.jobs import JobManager
-from core.runs import RunStore, rewind_epochs
+from core.recorder import Recorder, rewind_epochs
+from core.store import RunStore
 from core.train import PEEKS, evaluate, restore
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
@@ -17,7 +19,7 @@ CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epoc
 
 def run_with_store(store, cfg=CFG):
     events = []
-    mgr = JobManager(listeners=(store.record, lambda job, e: events.append(e)))
+    mgr = JobManager(listeners=(Recorder(store), lambda job, e: events.append(e)))
     job = mgr.submit(cfg)
     assert job.wait(120)
     mgr.close()
@@ -31,7 +33,7 @@ def same(a: dict, b: dict) -> bool:
 def test_a_run_keeps_its_weights_at_each_epoch_and_its_first_peeks(store_where):
     store = RunStore(store_where)
     job, events = run_with_store(store)
-    points = store.snapshots(job.id)
+    points = store.rewind_points(job.id)
     per_epoch = job.snapshot().started.batches_per_epoch
     peeks = [e for e in events if isinstance(e, Peek)]
     epochs = [e for e in events if isinstance(e, EpochEnd)]
@@ -39,23 +41,24 @@ def test_a_run_keeps_its_weights_at_each_epoch_and_its_first_peeks(store_where):
     assert [p["epoch"] for p in points] == [1] * len(PEEKS) + [1, 2, 3]
     assert [p["fraction"] for p in points][-3:] == [1.0, 1.0, 1.0] and points[0]["fraction"] < 0.1
     for p, e in zip(points[len(PEEKS) :], epochs):
-        assert same(store.snapshot(job.id, p["step"]), e.weights)
-    assert same(store.snapshot(job.id, points[0]["step"]), peeks[0].weights)
-    assert same(store.snapshot(job.id, points[-1]["step"]), job.snapshot().done.weights)
-    assert store.snapshot(job.id, 10**6) is None
+        assert same(load_weights(store.rewind_weights(job.id, p["step"])), e.weights)
+    assert same(load_weights(store.rewind_weights(job.id, points[0]["step"])), peeks[0].weights)
+    assert same(load_weights(store.rewind_weights(job.id, points[-1]["step"])), job.snapshot().done.weights)
+    assert store.rewind_weights(job.id, 10**6) is None
 
 
 def test_a_rewound_epoch_scores_what_that_epoch_scored_after_a_restart(tmp_path):
     where = tmp_path / "runs.db"
     job, events = run_with_store(RunStore(where))
     reopened = RunStore(where)  # the server restarted: a new store object on the same file
-    first = reopened.snapshots(job.id)[len(PEEKS)]
+    first = reopened.rewind_points(job.id)[len(PEEKS)]
     ds = D.load("digits")
-    loss, acc, _ = evaluate(restore(CFG.to_dict(), reopened.snapshot(job.id, first["step"])), ds.test_x, ds.test_y)
+    weights = load_weights(reopened.rewind_weights(job.id, first["step"]))
+    loss, acc, _ = evaluate(restore(CFG.to_dict(), weights), ds.test_x, ds.test_y)
     epoch1 = next(e for e in events if isinstance(e, EpochEnd))
     assert acc == pytest.approx(epoch1.test_acc, abs=1e-6) and loss == pytest.approx(epoch1.test_loss, rel=1e-5)
     reopened.delete(job.id)
-    assert reopened.snapshots(job.id) == []
+    assert reopened.rewind_points(job.id) == []
 
 
 def test_rewind_is_bounded_in_count_and_bytes_and_keeps_first_and_last():
@@ -72,7 +75,7 @@ def test_a_long_run_stores_only_the_epochs_its_bound_keeps(tmp_path, monkeypatch
     store = RunStore(tmp_path / "runs.db")
     cfg = CFG.with_(epochs=7)
     job, _ = run_with_store(store, cfg)
-    ends = [p["epoch"] for p in store.snapshots(job.id) if p["fraction"] == 1]
+    ends = [p["epoch"] for p in store.rewind_points(job.id) if p["fraction"] == 1]
     assert ends == [1, 4, 7] == sorted(rewind_epochs(7, 1))
 
 
@@ -83,12 +86,12 @@ def trained_in_app(epochs=3):
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import ROOT
-    from ui.services import manager
+    from ui.services import current
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.number_input(key="w_epochs").set_value(epochs).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait(60)
     return at, job
 
@@ -99,7 +102,7 @@ def test_results_rewound_to_epoch_1_shows_epoch_1s_test_accuracy():
     at.switch_page("pages/results.py").run()
     slider = at.select_slider(key="res_rewind")
     assert slider.value == -1 and slider.options[-1] == "now" and slider.options[len(PEEKS)] == "epoch 1"
-    epoch1 = RunStore_default().snapshots(job.id)[len(PEEKS)]["step"]  # the first epoch's end, after its peeks
+    epoch1 = RunStore_default().rewind_points(job.id)[len(PEEKS)]["step"]  # the first epoch's end, after its peeks
     slider.set_value(epoch1).run()
     assert not at.exception, at.exception
     shown = float(at.metric[0].value.rstrip("%")) / 100
@@ -117,7 +120,7 @@ def test_inside_rewound_shows_that_points_templates_and_plays_every_point():
     at, job = trained_in_app()
     at.switch_page("pages/inside.py").run()
     slider = at.select_slider(key="in_rewind")
-    first = RunStore_default().snapshots(job.id)[0]["step"]
+    first = RunStore_default().rewind_points(job.id)[0]["step"]
     slider.set_value(first).run()
     assert not at.exception, at.exception
     assert any("of epoch 1 (rewound)" in c.value for c in at.caption), [c.value for c in at.caption]
@@ -126,8 +129,8 @@ def test_inside_rewound_shows_that_points_templates_and_plays_every_point():
     fig = json.loads(next(c for c in at.get("plotly_chart") if "in_templates" in c.proto.id).proto.spec)
     from tests.conftest import plotly_array
 
-    peek = next(p for p in RunStore_default().snapshots(job.id) if p["step"] == first)
-    W = RunStore_default().snapshot(job.id, peek["step"])["W"].numpy()
+    peek = next(p for p in RunStore_default().rewind_points(job.id) if p["step"] == first)
+    W = load_weights(RunStore_default().rewind_weights(job.id, peek["step"]))["W"].numpy()
     assert plotly_array(fig["data"][0]["z"]).ravel() == pytest.approx(W[:, 0], abs=1e-6)
     at.select_slider(key="in_rewind").set_value(-1).run()  # now: the Play figure has a frame per kept point
     play = json.loads(next(c for c in at.get("plotly_chart") if "in_templates_play" in c.proto.id).proto.spec)
@@ -136,23 +139,23 @@ def test_inside_rewound_shows_that_points_templates_and_plays_every_point():
 
 
 def RunStore_default():
-    from ui.services import store
+    from ui.services import current
 
-    return store()
+    return current().store()
 
 
 def test_play_waits_for_the_run_to_end_while_inside_redraws_every_second():
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import ROOT, until
-    from ui.services import manager
+    from ui.services import current
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.number_input(key="w_epochs").set_value(100).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     try:
-        assert until(lambda: len(RunStore_default().snapshots(job.id)) >= len(PEEKS) + 1)
+        assert until(lambda: len(RunStore_default().rewind_points(job.id)) >= len(PEEKS) + 1)
         at.switch_page("pages/inside.py").run()
         ids = [c.proto.id for c in at.get("plotly_chart")]
         assert any("in_templates" in i for i in ids) and not any("in_templates_play" in i for i in ids)

@@ -14,11 +14,14 @@ import pytest
 import torch
 
 from core import data as D
-from core import runs as R
+from core import models as M
+from core import store as S
+from core.checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint
 from core.config import TrainConfig
 from core.jobs import JobManager
-from core.runs import CheckpointError, RunStore, checkpoint_bytes, evaluate_checkpoint, load_checkpoint
-from core.train import Done, EpochEnd, train
+from core.recorder import Recorder
+from core.store import RunStore
+from core.train import Done, EpochEnd, evaluate_checkpoint, train
 from tests.conftest import ROOT
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
@@ -26,7 +29,7 @@ CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epoc
 
 def test_round_trip_through_a_job(store_where):
     store = RunStore(store_where)
-    mgr = JobManager(listeners=(store.record,))
+    mgr = JobManager(listeners=(Recorder(store),))
     job = mgr.submit(CFG, nickname="ada")
     assert job.wait(60)
     run = store.get(job.id)
@@ -39,7 +42,7 @@ def test_round_trip_through_a_job(store_where):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == R.SCHEMA_VERSION == 6
+    assert store.schema_version() == S.SCHEMA_VERSION == 7
     assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []
@@ -50,10 +53,10 @@ def test_round_trip_through_a_job(store_where):
 
 def test_epochs_are_written_as_the_run_progresses(store_where):
     store = RunStore(store_where)
-    seen = []
+    seen, record = [], Recorder(store)
 
     def listener(job, event):
-        store.record(job, event)
+        record(job, event)
         if isinstance(event, EpochEnd):
             seen.append(
                 (
@@ -95,15 +98,16 @@ def test_kill_9_mid_run_then_reopen_marks_it_interrupted(store_where):
     db = store_where
     store = RunStore(db)
     finished = store  # a finished run from an earlier, healthy process
-    mgr = JobManager(listeners=(finished.record,))
+    mgr = JobManager(listeners=(Recorder(finished),))
     done_job = mgr.submit(CFG)
     assert done_job.wait(60)
     mgr.close()
     script = (
         "import sys, time; sys.path.insert(0, '.')\n"
-        "from core.config import TrainConfig\nfrom core.jobs import JobManager\nfrom core.runs import RunStore\n"
+        "from core.config import TrainConfig\nfrom core.jobs import JobManager\nfrom core.recorder import Recorder\n"
+        "from core.store import RunStore\n"
         f"store = RunStore({str(db)!r})\n"
-        "mgr = JobManager(listeners=(store.record,))\n"
+        "mgr = JobManager(listeners=(Recorder(store),))\n"
         "job = mgr.submit(TrainConfig(dataset='digits', batch_size=1, epochs=50))\n"
         "print(job.id, flush=True)\n"
         "time.sleep(600)\n"
@@ -189,7 +193,7 @@ def test_hostile_and_wrong_checkpoints_are_refused_with_a_message():
 
 
 def test_oversized_checkpoint_is_refused(monkeypatch):
-    monkeypatch.setattr("core.runs.MAX_CHECKPOINT_BYTES", 100)
+    monkeypatch.setattr("core.checkpoint.MAX_CHECKPOINT_BYTES", 100)
     with pytest.raises(CheckpointError, match="Refused"):
         load_checkpoint(bytes(1000))
 
@@ -199,6 +203,36 @@ def test_newer_schema_is_refused_clearly(store_where):
     store._write("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(RuntimeError, match="newer release"):
         RunStore(store_where)
+
+
+def test_a_schema_6_store_keeps_its_rewind_points_under_their_new_name(store_where):
+    """Schema 7 renamed the rewind table (snapshots: a job's Snapshot is its live state): a store written before
+    opens with every point kept, under the new name, on either backend."""
+    store = RunStore(store_where)
+    store.start("old-run", CFG, "ada")
+    blob = checkpoint_bytes(CFG.to_dict(), M.build(CFG.model, 8, 10, CFG.hidden).state_dict())
+    with store._transaction() as cur:  # the store as schema 6 left it
+        cur.execute("DROP TABLE rewind_points")
+        cur.execute(dict(S.MIGRATIONS)[5])  # the rewind table under its schema 6 name
+        cur.execute(
+            "INSERT INTO snapshots (run_id, step, epoch, fraction, weights) VALUES ('old-run', 24, 1, 1.0, ?)", (blob,)
+        )
+        cur.execute("UPDATE meta SET value='6' WHERE key='schema_version'")
+    reopened = RunStore(store_where)
+    assert reopened.schema_version() == S.SCHEMA_VERSION == 7
+    assert reopened.rewind_points("old-run") == [{"step": 24, "epoch": 1, "fraction": 1.0}]
+    assert reopened.rewind_weights("old-run", 24) == blob
+    assert not reopened._db.has_table(reopened._conn(), "snapshots")
+    reopened.delete("old-run")
+    assert reopened.rewind_points("old-run") == []
+
+
+def test_the_store_keeps_runs_and_imports_nothing_that_trains():
+    """core.store holds the schema and the backends; the models, the training loop and the checkpoint format
+    are other modules' (core.recorder brings them together)."""
+    script = "import sys, core.store; print(' '.join(m for m in sys.modules if m.startswith('core')))"
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert not {"core.train", "core.models", "core.config", "core.checkpoint"} & set(loaded.stdout.split())
 
 
 def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):
@@ -217,7 +251,7 @@ def test_a_schema_1_store_is_migrated_and_keeps_its_runs(tmp_path):
     conn.commit()
     conn.close()
     store = RunStore(path)
-    assert store.schema_version() == R.SCHEMA_VERSION
+    assert store.schema_version() == S.SCHEMA_VERSION
     run = store.get("old-run")
     assert run["test_acc"] == 0.9 and run["threads"] is None and run["tag"] == "" and run["owner"] == ""
     store.start("new-run", CFG, "ada", threads=2, tag="race")

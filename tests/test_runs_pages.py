@@ -6,9 +6,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.jobs import JobManager
+from core.recorder import Recorder
 from tests.conftest import ROOT, live_charts
-from ui.services import manager as default_manager
-from ui.services import store as default_store
+from ui.services import current
 
 
 def app():
@@ -21,7 +21,7 @@ def train_from_page(at, lr, nick="ada"):
     at.number_input(key="w_epochs").set_value(2).run()
     at.select_slider(key="w_lr").set_value(lr).run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = default_manager().get(at.session_state["job_id"])
+    job = current().jobs.get(at.session_state["job_id"])
     assert job.wait(60)
     return job
 
@@ -45,7 +45,7 @@ def test_race_page_runs_two_jobs_and_shows_both():
     assert not at.exception
     at.selectbox(key="race_field").select("lr").run()
     next(b for b in at.button if "race" in b.label).click().run()
-    jobs = [default_manager().get(i) for i in at.session_state["race_ids"]]
+    jobs = [current().jobs.get(i) for i in at.session_state["race_ids"]]
     for j in jobs:
         assert j.wait(60)
     at.run()
@@ -60,7 +60,7 @@ def test_race_page_runs_two_jobs_and_shows_both():
 def test_the_race_pauses_and_steps_both_sides_together():
     at = app().switch_page("pages/race.py").run()
     next(b for b in at.button if "race" in b.label).click().run()
-    jobs = [default_manager().get(i) for i in at.session_state["race_ids"]]
+    jobs = [current().jobs.get(i) for i in at.session_state["race_ids"]]
     assert all(j.wait_first_batch(30) for j in jobs)
     next(b for b in at.button if b.label == "⏸ Pause both").click().run()
     assert all(j.snapshot().paused for j in jobs)
@@ -91,7 +91,7 @@ def test_compare_page_overlays_runs_and_states_the_difference():
     assert sorted(table["lr"]) == [0.1, 1.0] and table["state"].tolist() == ["done", "done"]
     at.checkbox(key="cmp_sure").check().run()
     next(b for b in at.button if b.label == "Delete selected").click().run()
-    assert default_store().get(j1.id) is None and default_store().get(j2.id) is None
+    assert current().store().get(j1.id) is None and current().store().get(j2.id) is None
 
 
 def test_board_lists_everyones_runs_and_has_a_presenter_view():
@@ -107,7 +107,7 @@ def test_board_lists_everyones_runs_and_has_a_presenter_view():
 
 def test_a_loaded_checkpoint_shows_on_results_and_inside_with_the_same_accuracy():
     from core import data as D
-    from core.runs import checkpoint_bytes, load_checkpoint
+    from core.checkpoint import checkpoint_bytes, load_checkpoint
     from ui.loading import snapshot_from_checkpoint
 
     at = app()
@@ -129,13 +129,12 @@ def test_a_loaded_checkpoint_shows_on_results_and_inside_with_the_same_accuracy(
 def test_runs_are_persisted_while_training():
     at = app()
     job = train_from_page(at, 0.1, nick="linus")
-    run = default_store().get(job.id)
-    assert run["nickname"] == "linus" and run["state"] == "done" and len(default_store().epochs(job.id)) == 2
+    run = current().store().get(job.id)
+    assert run["nickname"] == "linus" and run["state"] == "done" and len(current().store().epochs(job.id)) == 2
 
 
-def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_dataset(tmp_path, monkeypatch):
-    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
-    store = default_store()  # a store of this class alone
+def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_dataset(own_services):
+    store = own_services.store()  # a store of this class alone
     fashion = TrainConfig(dataset="fashion-mnist")
     for run_id, nick, cfg, acc, tag in (
         ("r1", "ada", fashion, 0.81, ""),
@@ -161,9 +160,9 @@ def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_datase
 
 def test_a_link_to_a_run_opens_it_from_the_store_after_the_server_forgot_the_job():
     """?run=<id> on Results and Inside: any run the store keeps, its model from its checkpoint; Compare links it."""
-    elsewhere = JobManager(listeners=(default_store().record,))  # another server process, long gone
+    elsewhere = JobManager(listeners=(Recorder(current().store()),))  # another server process, long gone
     job = elsewhere.submit(TrainConfig(epochs=2, lr=1.0))
-    assert job.wait(60) and default_manager().get(job.id) is None
+    assert job.wait(60) and current().jobs.get(job.id) is None
     acc = job.snapshot().done.test_acc
     at = app()
     at.query_params["run"] = job.id

@@ -5,21 +5,17 @@ import sqlite3
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.services as services
 from core.config import TrainConfig
 from core.jobs import JobManager
-from core.runs import RunStore
-from tests.conftest import PAGES, ROOT
+from core.recorder import Recorder
+from core.store import RunStore
+from tests.conftest import PAGES, ROOT, services_at
 
 
 @pytest.fixture
-def runs_db(tmp_path, monkeypatch):
-    """RUNS_DB in a fresh folder, and the services forgetting any earlier failure."""
-    path = tmp_path / "runs.db"
-    monkeypatch.setenv("RUNS_DB", str(path))
-    monkeypatch.setattr(services, "_failed_at", None)
-    monkeypatch.setattr(services, "_store_error", None)
-    return path
+def runs_db(tmp_path):
+    """A run store's path in a fresh folder; the test opens it as a server that starts would (served)."""
+    return tmp_path / "runs.db"
 
 
 def every_page_says(at, needle: str) -> None:
@@ -35,18 +31,24 @@ def every_page_says(at, needle: str) -> None:
 def test_a_garbage_store_leaves_training_working_with_a_message(runs_db):
     garbage = b"this is not a database, it is a student's essay" * 100
     runs_db.write_bytes(garbage)
+    with services_at(runs_db) as services:
+        trains_and_every_page_says(services, str(runs_db))
+    assert runs_db.read_bytes() == garbage  # never overwritten
+
+
+def trains_and_every_page_says(services, needle: str) -> None:
+    """The Train page warns, a run trains all the same (in memory), and Compare and Board say why."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "cannot be used" in at.warning[0].value and "Move or delete" in at.warning[0].value
     at.radio(key="w_pace").set_value("full").run()
     next(b for b in at.button if "Start" in b.label).click().run()
-    job = services.manager().get(at.session_state["job_id"])
+    job = services.jobs.get(at.session_state["job_id"])
     assert job.wait(60) and job.state == "done"  # trained in memory
-    every_page_says(at, str(runs_db))
-    assert runs_db.read_bytes() == garbage  # never overwritten
+    every_page_says(at, needle)
 
 
-def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db, monkeypatch):
+def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db):
     store = RunStore(runs_db)
     for i in range(300):  # enough rows to fill several pages of the file
         store.start(f"run{i}", TrainConfig(), "x" * 200)
@@ -56,45 +58,41 @@ def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db, monke
     runs_db.write_bytes(bytes(data))
     for suffix in ("-wal", "-shm"):
         runs_db.with_name(runs_db.name + suffix).unlink(missing_ok=True)
-    monkeypatch.setattr("core.runs._stores", {})  # a fresh server opens it anew
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    every_page_says(at, "damaged")
+    with services_at(runs_db):  # a fresh server opens it anew
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        every_page_says(at, "damaged")
 
 
 def test_a_checkpoint_that_cannot_be_written_ends_the_run_finished_and_says_so(runs_db):
     runs_db.parent.joinpath("checkpoints").write_text("a file where the folder should be")
-    store = services.store()
-    mgr = JobManager(listeners=(store.record,))
-    job = mgr.submit(TrainConfig(epochs=1))
-    assert job.wait(60) and job.state == "done"
-    run = store.get(job.id)
-    assert run["state"] == "done" and run["checkpoint"] is None and run["test_acc"] == job.snapshot().done.test_acc
-    assert "checkpoint could not be written" in run["message"]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/compare.py").run()
-    at.multiselect(key="cmp_runs").set_value([job.id]).run()
-    assert not at.exception and "checkpoint could not be written" in at.warning[0].value
-    mgr.close()
+    with services_at(runs_db) as services:
+        store = services.store()
+        mgr = JobManager(listeners=(Recorder(store),))
+        job = mgr.submit(TrainConfig(epochs=1))
+        assert job.wait(60) and job.state == "done"
+        run = store.get(job.id)
+        assert run["state"] == "done" and run["checkpoint"] is None
+        assert run["test_acc"] == job.snapshot().done.test_acc
+        assert "checkpoint could not be written" in run["message"]
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at.switch_page("pages/compare.py").run()
+        at.multiselect(key="cmp_runs").set_value([job.id]).run()
+        assert not at.exception and "checkpoint could not be written" in at.warning[0].value
+        mgr.close()
 
 
 def test_sqlite_errors_in_reads_become_the_message(runs_db):
     def broken():
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    assert services.read(broken) is None and "damaged" in services.store_error()
+    with services_at(runs_db) as services:
+        assert services.read(broken) is None and "damaged" in services.store_error()
+        assert services.read(lambda: []) == [] and services.store_error() is None  # the next read that works
 
 
-def test_a_store_folder_that_cannot_be_written_leaves_training_working_with_a_message(tmp_path, monkeypatch):
+def test_a_store_folder_that_cannot_be_written_leaves_training_working_with_a_message(tmp_path):
     """RUNS_DB under a path that cannot become a folder (as a read-only or missing disk would fail)."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the store's folder should be")
-    monkeypatch.setenv("RUNS_DB", str(blocker / "runs.db"))
-    monkeypatch.setattr(services, "_failed_at", None)
-    monkeypatch.setattr(services, "_store_error", None)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert not at.exception and "cannot be used" in at.warning[0].value
-    at.radio(key="w_pace").set_value("full").run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = services.manager().get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done"
-    every_page_says(at, "not-a-folder")
+    with services_at(blocker / "runs.db") as services:
+        trains_and_every_page_says(services, "not-a-folder")

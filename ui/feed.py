@@ -18,7 +18,7 @@ from starlette.responses import Response
 from core import plots
 from core.i18n import language, tr, using
 from ui import labels
-from ui.services import manager
+from ui.services import current
 
 PATH = "/api/live/{key}"  # a job's owner key: only the tabs that own it can follow it
 _TYPED = {"float32": "f4", "float64": "f8", "int32": "i4", "uint8": "u1"}  # plotly.js typed-array names
@@ -104,7 +104,7 @@ def _view(key: str, smooth: bool, lang: str | None = None) -> dict | None:
     # the language is set here, in the thread that builds the view: a context variable set on the event loop
     # is not what a pool thread reads
     with using(lang):
-        job = manager().by_owner_key(key)
+        job = current().jobs.by_owner_key(key)
         return view_data(job.snapshot(light=True), smooth) if job is not None else None
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from core import data as D
+from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from core.config import TrainConfig
 from core.events import DONE, EpochEnd
 from core.i18n import tr
 from core.jobs import Snapshot
-from core.runs import EPOCH_FIELDS, Checkpoint, CheckpointError, evaluate_checkpoint, load_checkpoint
+from core.store import EPOCH_FIELDS
+from core.train import evaluate_checkpoint
 from ui.labels import md
-from ui.services import store
+from ui.services import current
 from ui.state import set_kept
 
 
@@ -81,7 +83,7 @@ def stored_snapshot(run_id: str) -> Snapshot | None:
     cache = st.session_state.setdefault("_stored_runs", {})
     if run_id in cache:
         return cache[run_id]
-    runs = store()
+    runs = current().store()
     run = runs.get(run_id) if runs is not None else None
     if run is None:
         return None

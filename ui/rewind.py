@@ -1,5 +1,5 @@
 """Rewind: the model a run had at an earlier point (each epoch's end, and a few points into the first epoch, where
-most of the change happens), as its run store keeps them (core.runs: snapshots). Inside and Results share one
+most of the change happens), as its run store keeps them (core.store: rewind_points). Inside and Results share one
 choice, kept across the two pages; "now" follows the run as it trains."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from core.checkpoint import load_weights
 from core.i18n import tr
-from ui.services import read, store
+from ui.services import current
 from ui.state import kept
 
 KEY = "rewind"  # the choice Inside and Results share; each page's slider has its own widget key (below)
@@ -19,8 +20,9 @@ _CACHE = "_rewound"  # session_state: (run id, step) -> weights, the few last re
 
 def points(snap) -> list[dict]:
     """The points this run can be rewound to (step, epoch, fraction), oldest first; none for a checkpoint."""
-    opened = store() if snap is not None and not snap.id.startswith("checkpoint:") else None
-    return (read(opened.snapshots, snap.id) or []) if opened is not None else []
+    services = current()
+    opened = services.store() if snap is not None and not snap.id.startswith("checkpoint:") else None
+    return (services.read(opened.rewind_points, snap.id) or []) if opened is not None else []
 
 
 def label(point: dict | None) -> str:
@@ -35,8 +37,10 @@ def weights(snap, step: int) -> dict | None:
     """The run's weights after `step` minibatches, read once per session (Results and Inside ask again)."""
     cache = st.session_state.setdefault(_CACHE, {})
     if (snap.id, step) not in cache:
-        opened = store()
-        cache[(snap.id, step)] = read(opened.snapshot, snap.id, step) if opened is not None else None
+        services = current()
+        opened = services.store()
+        data = services.read(opened.rewind_weights, snap.id, step) if opened is not None else None
+        cache[(snap.id, step)] = load_weights(data) if data is not None else None
         while len(cache) > 8:  # a handful of models: a few MB at most
             cache.pop(next(iter(cache)))
     return cache[(snap.id, step)]

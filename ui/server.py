@@ -18,9 +18,12 @@ def routes() -> list[Route]:
 
 @asynccontextmanager
 async def lifespan(app):
-    """Start-up: leave Streamlit's pages-folder mode, warm torch up in the background while the first browser
-    connects. Shutdown: stop every job, so each run is stored as stopped, not left 'running'."""
+    """Start-up: leave Streamlit's pages-folder mode, build the services every page receives (ui.services.current),
+    warm torch up in the background while the first browser connects. Shutdown: stop every job, so each run is
+    stored as stopped, not left 'running'."""
     compat.leave_pages_folder_mode()
+    built = services.Services()
+    services.install(built)
     warm_up()
     yield None
-    services.shutdown()
+    built.close()

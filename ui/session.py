@@ -14,7 +14,7 @@ import streamlit as st
 from core.events import RUNNING
 from core.jobs import Job, JobsUnavailable, LimitReached, owner_tag
 from ui.loading import stored_snapshot
-from ui.services import manager, read, store
+from ui.services import current
 
 
 class SessionJobs:
@@ -34,7 +34,7 @@ class SessionJobs:
 
 
 def _release(jobs: SessionJobs) -> None:
-    mgr = manager()
+    mgr = current().jobs
     for job_id in jobs.ids:
         job = mgr.get(job_id)
         if job is not None:
@@ -50,7 +50,7 @@ def own(job: Job) -> Job:
     """This session owns the job: it may stop it, and the reaper stops it once every owning tab is gone."""
     jobs = session_jobs()
     jobs.add(job)
-    manager().hold(job, jobs.token)
+    current().jobs.hold(job, jobs.token)
     return job
 
 
@@ -58,7 +58,7 @@ def submit(cfg, nickname: str = "", tag: str = "", estimate_s: float | None = No
     """Start a job for this session (owned by it); None, with the reason kept for the page to show, when the
     server's per-student limit refuses it or the cluster cannot be reached."""
     try:
-        job = manager().submit(cfg, nickname, tag, student=session_jobs().token, estimate_s=estimate_s)
+        job = current().jobs.submit(cfg, nickname, tag, student=session_jobs().token, estimate_s=estimate_s)
     except (LimitReached, JobsUnavailable) as e:
         st.session_state["refused"] = str(e)
         return None
@@ -93,7 +93,7 @@ def remember(job: Job) -> None:
 
 def current_job() -> Job | None:
     """This session's latest job; after a reload, the one whose owner link the URL holds (reclaimed)."""
-    mgr = manager()
+    mgr = current().jobs
     job = mgr.get(st.session_state.get("job_id"))
     if job is not None and owns(job):
         return job
@@ -103,8 +103,9 @@ def current_job() -> Job | None:
         own(job)
         st.session_state["job_id"] = job.id
     elif key and st.session_state.get("job_id") is None:  # forgotten, or its cluster unreachable: the store's
-        opened = store()
-        st.session_state["job_id"] = read(opened.owned_by, owner_tag(key)) if opened is not None else None
+        services = current()
+        opened = services.store()
+        st.session_state["job_id"] = services.read(opened.owned_by, owner_tag(key)) if opened is not None else None
     return job
 
 
@@ -119,7 +120,7 @@ def current_view():
     else the newer of this session's job and an uploaded checkpoint; job is None when no live job is shown."""
     run_id = st.query_params.get("run")
     if run_id:
-        linked = manager().get(run_id)
+        linked = current().jobs.get(run_id)
         if linked is not None and owns(linked):
             return linked.snapshot(), linked
         stored = stored_snapshot(run_id)  # another student's run: once it has finished, as the store keeps it

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,9 +27,11 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 import core
 from core import i18n
 from core.config import TrainConfig
-from core.events import BatchEnd, Event, Failed, Started
+from core.events import BatchEnd, Failed, Started
 from core.i18n import DEFAULT, N_, language, tr, use, using
 from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, TrainingJob
+from core.recorder import Recorder, StoreError
+from core.store import RunStore, shown
 
 NAMESPACE = "teaching-dashboard"
 COORDINATOR = "jobs"  # the coordinator actor's name in NAMESPACE: every replica finds the same one
@@ -127,10 +130,12 @@ class Coordinator:
         self.store_where, self.checkpoints = settings.pop("store", None), settings.pop("checkpoints", None)
         self.replica_timeout_s = settings.pop("replica_timeout_s", REPLICA_TIMEOUT_S)
         self.fixed_cap = settings.get("cap")
-        self._store = None
-        self.store_error: str | None = None
+        self._store: RunStore | None = None
+        self._store_lock = threading.Lock()
+        self.store_error: StoreError | None = None  # why runs are not being saved: every replica's pages say so
+        record = Recorder(self._open_store, report=self._report, where=shown(self.store_where))
         runner = functools.partial(cluster_runner, coordinator=name)  # its workers ask it whether to stop
-        self.mgr = JobManager(**settings, listeners=(self._record,), runner=runner)
+        self.mgr = JobManager(**settings, listeners=(record,) if self.store_where else (), runner=runner)
         self._seen: dict[str, float] = {}  # replica -> when it was last heard from
         self._started = time.time()
         self.gpus = 0.0
@@ -139,8 +144,17 @@ class Coordinator:
 
     # what replicas call ------------------------------------------------------------------------------------
     def ping(self) -> dict:
+        """The cluster as a replica's heartbeat hears of it: its cores and GPUs, and whether runs are being saved."""
         node = ray.get_runtime_context().get_node_id()
-        return {"cores": self.mgr.cores, "node_cores": self.mgr.node_cores, "gpus": self.gpus, "node": node}
+        with self._store_lock:
+            error = self.store_error
+        return {
+            "cores": self.mgr.cores,
+            "node_cores": self.mgr.node_cores,
+            "gpus": self.gpus,
+            "node": node,
+            "store_error": error,
+        }
 
     def submit(self, cfg, nickname, tag, student, estimate_s, lang: str = DEFAULT) -> dict:
         with using(lang):  # the job keeps the student's language (TrainingJob copies this context)
@@ -230,22 +244,19 @@ class Coordinator:
                 if now - self._seen.get(replica, self._started) > self.replica_timeout_s:
                     self.mgr.release(job, holder)
 
-    def _record(self, job: TrainingJob, event: Event) -> None:
-        """Persist each event (not every batch); a store that fails must not stop the training."""
-        if isinstance(event, BatchEnd) or not self.store_where:
-            return
-        from core.runs import RunStore, db_errors
-
-        try:
+    def _open_store(self) -> RunStore:
+        """The class's run store, opened at the first event to record (and again after a failure)."""
+        with self._store_lock:
             if self._store is None:
                 self._store = RunStore(self.store_where, self.checkpoints)
                 self._store.mark_interrupted()  # a coordinator before this one, on this machine, died mid-run
-            self._store.record(job, event)
-            self.store_error = None
-        except (*db_errors(), OSError) as e:
-            self.store_error = tr(
-                "Runs are not being saved: the run store failed ({error}: {detail}).", error=type(e).__name__, detail=e
-            )
+            return self._store
+
+    def _report(self, error: StoreError | None) -> None:
+        """The recorder's word on each write: replicas read it with every ping and show it on their pages."""
+        with self._store_lock:
+            self.store_error = error
+        if error is not None:
             traceback.print_exc()
 
 
@@ -310,10 +321,19 @@ class ClusterJobs:
 
     While the cluster cannot be reached, reads give nothing (or a job's last snapshot), submit raises
     JobsUnavailable, and error() says what happened; a heartbeat reconnects by itself when the cluster is back.
+    The coordinator records the runs: `report_store` hears, with each heartbeat, whether its writes fail (a
+    StoreError) or succeed (None), as the threads backend's recorder reports them.
     """
 
-    def __init__(self, address: str, settings: dict, name: str = COORDINATOR):
+    def __init__(
+        self,
+        address: str,
+        settings: dict,
+        name: str = COORDINATOR,
+        report_store: Callable[[StoreError | None], None] | None = None,
+    ):
         self.address, self.settings, self.name = address, settings, name
+        self._report_store = report_store
         self.replica = secrets.token_hex(6)  # this replica's name in its holders: "<replica>/<session token>"
         self._lock = threading.Lock()
         self._coordinator = None
@@ -424,9 +444,10 @@ class ClusterJobs:
             max_concurrency=64,  # calls from every replica, and workers asking whether to stop
         )
         handle = coordinator.remote(self.settings, self.name)
-        self._info = ray.get(handle.ping.remote(), timeout=60)  # its first start takes a worker's start-up
+        info = ray.get(handle.ping.remote(), timeout=60)  # its first start takes a worker's start-up
         with self._lock:
             self._coordinator, self._error = handle, None
+        self._heard(info)
 
     def _down(self, e: Exception) -> JobsUnavailable:
         """Note that the cluster cannot be reached; the error a page shows says so, and what still works."""
@@ -447,6 +468,12 @@ class ClusterJobs:
             error=error,
             retry=RETRY_S,
         )
+
+    def _heard(self, info: dict) -> None:
+        """The coordinator's ping: the cluster's size for where(), its run store's state for the pages."""
+        self._info = info
+        if self._report_store is not None:
+            self._report_store(info.get("store_error"))
 
     def _job(self, method: str, key: str | None) -> RemoteJob | None:
         if not key:
@@ -476,7 +503,7 @@ class ClusterJobs:
             else:
                 try:
                     self.call("heartbeat", self.replica)
-                    self._info = self.call("ping")
+                    self._heard(self.call("ping"))
                 except Exception:
                     pass  # error() says why; the next beat reconnects
             self._closed.wait(HEARTBEAT_S if self._coordinator is not None else RETRY_S)

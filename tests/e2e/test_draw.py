@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from core import data as D
+from core.checkpoint import checkpoint_bytes
 from core.config import TrainConfig
 from core.events import Done
-from core.runs import checkpoint_bytes
 from core.train import train
 from tests.conftest import require_real
 

@@ -3,7 +3,7 @@
 
 from core.config import TrainConfig
 from core.events import EpochEnd
-from core.runs import RunStore
+from core.store import RunStore
 from tests.e2e.conftest import free_port, start_server
 
 

@@ -3,7 +3,7 @@
 import time
 from pathlib import Path
 
-from core.runs import load_checkpoint
+from core.checkpoint import load_checkpoint
 from tests.e2e.conftest import type_into
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');

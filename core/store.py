@@ -1,15 +1,16 @@
-"""Runs that last: a store written as a run progresses, and checkpoints that load safely.
+"""The run store: every run as it progresses, its epochs and its rewind points, in a database that outlives the
+server. It keeps runs; it does not train (nothing here imports the models or the training loop): core.recorder
+turns a job's events into its writes, core.checkpoint reads the weights it keeps.
 
 SQLite by default (a file, nothing to install or start); PostgreSQL when RUNS_DB is a postgresql:// URL (a class
 on several servers). One code path for both: portable SQL through a two-method backend (how to connect, how to
-ask whether a table exists), with psycopg for PostgreSQL. No ORM: the schema is two tables, and the SQLite
+ask whether a table exists), with psycopg for PostgreSQL. No ORM: the schema is a few tables, and the SQLite
 default keeps needing nothing beyond Python. One connection per thread and per store (neither driver's
 connections may cross threads); SQLite in WAL mode, so readers never block the writer.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -17,39 +18,28 @@ import sqlite3
 import sys
 import threading
 import time
-import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from core import data as D
-from core import models as M
-from core.config import TrainConfig
-from core.events import DONE, FAILED, INTERRUPTED, RUNNING, STOPPED, Done, EpochEnd, Failed, Peek, Started, Stopped
+from core.events import INTERRUPTED, RUNNING
 from core.i18n import N_, tr
-from core.metrics import confusion
-from core.train import PEEKS, evaluate, restore
 
-SCHEMA_VERSION = 6
+if TYPE_CHECKING:  # only named: the store writes what it is given, and builds no config or model
+    from core.config import TrainConfig
+    from core.events import EpochEnd
+
+SCHEMA_VERSION = 7
 HOST = socket.gethostname()
 RECONNECT_S = 30.0  # how long a write waits for a PostgreSQL server that went away (a restart) before failing
-MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the seed CNN is ~0.2 MB, an MLP-1024 ~3.3 MB
-CHECKPOINT_FORMAT = "image-classification-dashboard/1"
-MAX_ARCHIVE_ENTRIES = 64  # torch.save writes a few per tensor: these models have at most 10 tensors
-# Rewind: a run keeps its weights at each epoch's end and at the first epoch's peeks (core.train.PEEKS), at most
-# this many and this many bytes; a longer run keeps evenly spaced epochs (its first and last always).
-REWIND_MAX = 32
-REWIND_BYTES = 16 * 1024 * 1024  # a class server keeps many runs: bench/rewind_cost.py prints what each model keeps
 
-_SNAPSHOTS = """
-CREATE TABLE IF NOT EXISTS snapshots (
+_REWIND_POINTS = """
+CREATE TABLE IF NOT EXISTS rewind_points (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    step INTEGER NOT NULL,            -- minibatches trained when taken: orders a run's snapshots
+    step INTEGER NOT NULL,            -- minibatches trained when taken: orders a run's points
     epoch INTEGER NOT NULL,           -- the epoch it was taken in (1-based)
     fraction DOUBLE PRECISION NOT NULL, -- of that epoch done: 1 at its end
-    weights BYTEA NOT NULL,           -- checkpoint_bytes (SQLite keeps bytes as they are in any column)
+    weights BYTEA NOT NULL,           -- core.checkpoint's bytes (SQLite keeps bytes as they are in any column)
     PRIMARY KEY (run_id, step)
 )"""
 
@@ -84,22 +74,21 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
-    + _SNAPSHOTS
+    + _REWIND_POINTS
 )
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
 
-# (from_version, sql) steps; opening a store applies the ones a database has not seen, in order.
+# (from_version, sql) steps; opening a store applies the ones a database has not seen, in order. A step may hold
+# several statements, separated by ";".
 MIGRATIONS: list[tuple[int, str]] = [
     (1, "ALTER TABLE runs ADD COLUMN threads INTEGER"),
     (2, "ALTER TABLE runs ADD COLUMN tag TEXT NOT NULL DEFAULT ''"),
     (3, "ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT ''"),
     (4, "ALTER TABLE runs ADD COLUMN owner_host TEXT"),
-    (5, _SNAPSHOTS),  # rewind (schema 6); opening the store has created it already
+    (5, _REWIND_POINTS.replace("rewind_points", "snapshots")),  # rewind (schema 6), under its first name
+    # schema 7: one name for one thing (a job's Snapshot is its live state); opening created rewind_points already
+    (6, "INSERT INTO rewind_points SELECT run_id, step, epoch, fraction, weights FROM snapshots; DROP TABLE snapshots"),
 ]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message says why, for a student."""
 
 
 def default_path() -> Path | str:
@@ -110,6 +99,11 @@ def default_path() -> Path | str:
 
 def is_url(where) -> bool:
     return str(where).startswith(("postgresql://", "postgres://"))
+
+
+def shown(where) -> str:
+    """Where a store is, for a message: a URL without its user and password."""
+    return str(where).split("@")[-1] if is_url(where) else str(where)
 
 
 def db_errors() -> tuple[type[Exception], ...]:
@@ -203,7 +197,7 @@ class RunStore:
         self._migrate()
 
     def __str__(self) -> str:
-        return self.url.split("@")[-1] if self.url else str(self.path)  # no password in a message
+        return shown(self.url or self.path)  # no password in a message
 
     # ------------------------------------------------------------------ connections
     def _conn(self):
@@ -272,7 +266,8 @@ class RunStore:
             version = int(row["value"]) if row else (SCHEMA_VERSION if fresh else 1)
             for from_version, sql in MIGRATIONS:
                 if version == from_version:
-                    conn.execute(sql)
+                    for statement in sql.split(";"):
+                        conn.execute(statement)
                     version += 1
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
@@ -332,27 +327,19 @@ class RunStore:
         run_id: str,
         state: str,
         message: str | None = None,
-        done: Done | None = None,
-        config: TrainConfig | None = None,
+        *,
+        test_acc: float | None = None,
+        test_loss: float | None = None,
+        train_s_per_epoch: float | None = None,
+        confusion: list[list[int]] | None = None,
+        checkpoint: Path | None = None,
     ) -> None:
-        """Record how a run ended; a finished run (done, with its config) also gets metrics and a checkpoint."""
-        if done is None:
+        """Record how a run ended; a finished run (with its test accuracy) also gets its metrics and checkpoint."""
+        if test_acc is None:
             self._write(
                 "UPDATE runs SET state=?, message=?, ended_at=? WHERE id=?", (state, message, time.time(), run_id)
             )
             return
-        cm = confusion(done.labels.numpy(), done.predictions.numpy(), len(D.info(config.dataset).classes)).tolist()
-        try:
-            ckpt = self.save_checkpoint(run_id, config.to_dict(), done.weights, done.test_acc)
-        except OSError as e:  # a full disk, a read-only folder: the run finished all the same
-            ckpt = None
-            message = tr(  # in the run's thread: its student's language
-                "Finished, but its checkpoint could not be written ({error}): its weights "
-                "are not saved. Free some space in {folder}, or download them from Results "
-                "while this server still has the run.",
-                error=e.strerror or e,
-                folder=self.checkpoints.parent,
-            )
         self._write(
             "UPDATE runs SET state=?, message=?, ended_at=?, test_acc=?, test_loss=?, "
             "train_s_per_epoch=?, confusion=?, checkpoint=? WHERE id=?",
@@ -360,47 +347,22 @@ class RunStore:
                 state,
                 message,
                 time.time(),
-                done.test_acc,
-                done.test_loss,
-                done.train_s_per_epoch,
-                json.dumps(cm),
-                None if ckpt is None else str(ckpt),
+                test_acc,
+                test_loss,
+                train_s_per_epoch,
+                json.dumps(confusion),
+                None if checkpoint is None else str(checkpoint),
                 run_id,
             ),
         )
 
-    def add_snapshot(self, run_id: str, cfg: TrainConfig, epoch: int, step: int, fraction: float, weights) -> bool:
-        """Keep the weights at this point for Rewind, if the run's bounds (rewind_epochs) keep it; True if kept."""
-        data = checkpoint_bytes(cfg.to_dict(), weights)
-        if fraction >= 1 and epoch not in rewind_epochs(cfg.epochs, len(data)):
-            return False
+    def add_rewind_point(self, run_id: str, step: int, epoch: int, fraction: float, weights: bytes) -> None:
+        """Keep a run's weights (core.checkpoint's bytes) after `step` minibatches, for Rewind."""
         self._write(
-            "INSERT INTO snapshots (run_id, step, epoch, fraction, weights) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO rewind_points (run_id, step, epoch, fraction, weights) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (run_id, step) DO NOTHING",
-            (run_id, step, epoch, fraction, data),
+            (run_id, step, epoch, fraction, weights),
         )
-        return True
-
-    def record(self, job, event) -> None:
-        """A JobManager listener: persist each event as it happens, not only at the end."""
-        if isinstance(event, Peek):
-            self.add_snapshot(job.id, job.config, event.epoch, event.step, event.fraction, event.weights)
-        elif isinstance(event, EpochEnd) and event.weights is not None:
-            self.add_epoch(job.id, event)
-            step = event.epoch * job.snapshot(light=True).started.batches_per_epoch
-            self.add_snapshot(job.id, job.config, event.epoch, step, 1.0, event.weights)
-        elif isinstance(event, Started):
-            self.start(job.id, job.config, job.nickname, event.threads, job.tag, job.owner)
-        elif isinstance(event, EpochEnd):
-            self.add_epoch(job.id, event)
-        elif isinstance(event, Done):
-            self.finish(job.id, DONE, done=event, config=job.config)
-        elif isinstance(event, Failed):
-            if self.get(job.id) is None:  # failed before Started (bad config, missing data)
-                self.start(job.id, job.config, job.nickname, tag=job.tag, owner=job.owner)
-            self.finish(job.id, FAILED, event.message)
-        elif isinstance(event, Stopped):
-            self.finish(job.id, STOPPED, event.reason)
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process of this machine that no longer exists (killed server): mark them
@@ -452,20 +414,21 @@ class RunStore:
             dict(r) for r in self._query("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)).fetchall()
         ]
 
-    def snapshots(self, run_id: str) -> list[dict]:
-        """The points a run can be rewound to, oldest first: step, epoch, fraction (their weights: snapshot())."""
-        rows = self._query("SELECT step, epoch, fraction FROM snapshots WHERE run_id=? ORDER BY step", (run_id,))
+    def rewind_points(self, run_id: str) -> list[dict]:
+        """The points a run can be rewound to, oldest first: step, epoch, fraction (their weights: rewind_weights)."""
+        rows = self._query("SELECT step, epoch, fraction FROM rewind_points WHERE run_id=? ORDER BY step", (run_id,))
         return [dict(r) for r in rows.fetchall()]
 
-    def snapshot(self, run_id: str, step: int) -> dict | None:
-        """The weights a run had after `step` minibatches (read as a checkpoint is: weights only), or None."""
-        r = self._query("SELECT weights FROM snapshots WHERE run_id=? AND step=?", (run_id, step)).fetchone()
-        return load_checkpoint(bytes(r["weights"])).model.state_dict() if r else None
+    def rewind_weights(self, run_id: str, step: int) -> bytes | None:
+        """The weights a run had after `step` minibatches, as checkpoint bytes (core.checkpoint.load_weights reads
+        them), or None."""
+        r = self._query("SELECT weights FROM rewind_points WHERE run_id=? AND step=?", (run_id, step)).fetchone()
+        return bytes(r["weights"]) if r else None
 
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
         with self._transaction() as cur:
-            cur.execute("DELETE FROM snapshots WHERE run_id=?", (run_id,))
+            cur.execute("DELETE FROM rewind_points WHERE run_id=?", (run_id,))
             cur.execute("DELETE FROM epochs WHERE run_id=?", (run_id,))
             cur.execute("DELETE FROM runs WHERE id=?", (run_id,))
         if run and run["checkpoint"]:
@@ -480,167 +443,11 @@ class RunStore:
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, run_id: str, config: dict, weights: dict, test_acc: float) -> Path:
+    def save_checkpoint(self, run_id: str, data: bytes) -> Path:
+        """Write a run's checkpoint (core.checkpoint's bytes) beside the store; OSError when the disk refuses."""
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         path = self.checkpoints / f"{run_id}.pt"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(checkpoint_bytes(config, weights, test_acc))
+        tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a crash never leaves half a checkpoint under the real name
         return path
-
-
-def rewind_epochs(epochs: int, snapshot_bytes: int) -> set[int]:
-    """The epochs whose end a run keeps for Rewind: all of them, or, past REWIND_MAX snapshots or REWIND_BYTES,
-    evenly spaced ones with the first and the last (the first epoch's peeks are counted in)."""
-    room = max(2, min(REWIND_MAX, REWIND_BYTES // max(snapshot_bytes, 1)) - len(PEEKS))
-    if epochs <= room:
-        return set(range(1, epochs + 1))
-    return {1 + round(i * (epochs - 1) / (room - 1)) for i in range(room)}
-
-
-def checkpoint_bytes(config: dict, weights: dict, test_acc: float | None = None) -> bytes:
-    """A checkpoint as bytes: the state_dict plus the config as JSON (only tensors, strings and numbers)."""
-    buf = io.BytesIO()
-    torch.save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "config": json.dumps(config),
-            "state_dict": weights,
-            "test_acc": float(test_acc) if test_acc is not None else -1.0,
-        },
-        buf,
-    )
-    return buf.getvalue()
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    config: TrainConfig
-    model: torch.nn.Module
-    test_acc: float | None
-
-
-def check_archive(data: bytes) -> None:
-    """Refuse an archive before torch inflates it: torch.save stores its entries uncompressed, so a compressed
-    entry, or sizes that add up to more than the file could hold, is not a checkpoint of this app (a 2 MB file
-    can inflate to gigabytes)."""
-    try:
-        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise CheckpointError(tr("This is not a checkpoint file (or it is truncated or damaged).")) from None
-    if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
-        raise CheckpointError(
-            tr(
-                "Refused: the file is a compressed archive, which this app never writes. Only "
-                "checkpoints saved by this app can be loaded."
-            )
-        )
-    if len(entries) > MAX_ARCHIVE_ENTRIES or sum(e.file_size for e in entries) > len(data):
-        raise CheckpointError(
-            tr(
-                "Refused: the archive's table of contents does not match its size (damaged or "
-                "crafted). Only checkpoints saved by this app can be loaded."
-            )
-        )
-
-
-def load_checkpoint(data: bytes) -> Checkpoint:
-    """Parse checkpoint bytes safely: size cap, weights_only unpickling, and shapes checked against the config."""
-    if not data:
-        raise CheckpointError(tr("The file is empty."))
-    if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(
-            tr(
-                "The file is {size:.1f} MB; checkpoints of these models are under {limit} MB. Refused.",
-                size=len(data) / 2**20,
-                limit=MAX_CHECKPOINT_BYTES // 2**20,
-            )
-        )
-    if not data.startswith(b"PK\x03\x04"):  # torch.save always writes a zip archive
-        raise CheckpointError(
-            tr("This is not a checkpoint file saved by this app (a .pt file from its Download button).")
-        )
-    check_archive(data)
-    try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - every failure here means "not a usable checkpoint"
-        text = str(e).lower()
-        # torch names what it blocked: "unsupported GLOBAL posix.system", "Unsupported operand", ...
-        if "global" in text or "unsupported operand" in text or "reduce" in text:
-            raise CheckpointError(
-                tr(
-                    "Refused: the file contains Python objects or code, not just weights. "
-                    "Only checkpoints saved by this app can be loaded."
-                )
-            ) from None
-        raise CheckpointError(tr("This is not a checkpoint file (or it is truncated or damaged).")) from None
-    if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(tr("This file is a PyTorch file but not a checkpoint saved by this app."))
-    try:
-        cfg = TrainConfig.from_dict(json.loads(obj["config"]))
-    except (TypeError, ValueError, KeyError) as e:
-        raise CheckpointError(tr("The checkpoint's config is unreadable ({error}).", error=e)) from None
-    if cfg.errors():
-        raise CheckpointError(tr("The checkpoint's config is invalid: {problems}", problems=" ".join(cfg.errors())))
-    weights = obj.get("state_dict")
-    info = D.info(cfg.dataset)
-    fresh = M.build(cfg.model, info.size, len(info.classes), cfg.hidden).state_dict()
-    if not isinstance(weights, dict) or set(weights) != set(fresh):
-        raise CheckpointError(
-            tr(
-                "The weights do not belong to a {model} model: expected layers {layers}.",
-                model=cfg.model,
-                layers=", ".join(fresh),
-            )
-        )
-    for name, tensor in fresh.items():
-        got = weights[name]
-        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape):
-            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-            raise CheckpointError(
-                tr(
-                    "Layer {layer} has shape {shape}, but a {model} model for {dataset} "
-                    "needs {needed}: the checkpoint is for another model or dataset.",
-                    layer=name,
-                    shape=shape,
-                    model=cfg.model,
-                    dataset=cfg.dataset,
-                    needed=tuple(tensor.shape),
-                )
-            )
-        if not torch.isfinite(got).all():
-            raise CheckpointError(tr("Layer {layer} holds NaN or infinite values: this run had diverged.", layer=name))
-    acc = float(obj.get("test_acc", -1))
-    return Checkpoint(cfg, restore(cfg.to_dict(), weights), acc if acc >= 0 else None)
-
-
-def evaluate_checkpoint(ckpt: Checkpoint, ds: D.Dataset) -> Done:
-    """Evaluate a loaded checkpoint on the test set, as a Done event the Results and Inside pages can show."""
-    loss, acc, probs = evaluate(ckpt.model, ds.test_x, ds.test_y)
-    weights = {k: v.detach().clone() for k, v in ckpt.model.state_dict().items()}
-    return Done(
-        test_loss=loss,
-        test_acc=acc,
-        labels=ds.test_y.clone(),
-        probs=probs,
-        weights=weights,
-        train_s_per_epoch=float("nan"),
-        elapsed_s=0.0,
-        epochs=ckpt.config.epochs,
-    )
-
-
-_stores: dict[str, RunStore] = {}
-_stores_lock = threading.Lock()
-
-
-def default_store() -> RunStore:
-    """The store at $RUNS_DB for this process; opening it marks runs of dead servers interrupted."""
-    where = default_path()
-    key = where if isinstance(where, str) else str(where.resolve())
-    with _stores_lock:
-        if key not in _stores:
-            store = RunStore(where)
-            store.mark_interrupted()
-            _stores[key] = store
-        return _stores[key]
