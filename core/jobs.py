@@ -85,7 +85,6 @@ class Snapshot:
     last_batch: BatchEnd | None
     steps: tuple[int, ...]  # per-batch series (thinned for long runs)
     losses: tuple[float, ...]
-    accuracies: tuple[float, ...]
     epochs: tuple[EpochEnd, ...]  # only the latest keeps its weights and test probabilities
     peek: Peek | None  # the newest weights inside the first epoch (None once an epoch has ended)
     done: Done | None
@@ -174,7 +173,6 @@ class TrainingJob:
         self._last_batch: BatchEnd | None = None
         self._steps: list[int] = []
         self._losses: list[float] = []
-        self._accs: list[float] = []
         self._stride = 1
         self._epochs: list[EpochEnd] = []
         self._done: Done | None = None
@@ -281,9 +279,8 @@ class TrainingJob:
                 if event.step % self._stride == 0:
                     self._steps.append(event.step)
                     self._losses.append(event.loss)
-                    self._accs.append(event.accuracy)
                     if len(self._steps) > MAX_POINTS:
-                        self._steps, self._losses, self._accs = self._steps[1::2], self._losses[1::2], self._accs[1::2]
+                        self._steps, self._losses = self._steps[1::2], self._losses[1::2]
                         self._stride *= 2
             elif isinstance(event, Peek):
                 self._peek = event
@@ -337,7 +334,6 @@ class TrainingJob:
                 last_batch=self._last_batch,
                 steps=tuple(self._steps),
                 losses=tuple(self._losses),
-                accuracies=tuple(self._accs),
                 epochs=tuple(self._epochs),
                 peek=self._peek,
                 done=self._done,
@@ -533,10 +529,6 @@ class JobManager:
             job.holders.discard(holder)
             if not job.holders:
                 job.released_at = time.time()
-
-    def reclaim(self, job: TrainingJob, holder: str = "") -> None:
-        """The session came back before the grace period ran out."""
-        self.hold(job, holder)
 
     def resize(self, cores: int, node_cores: int, cap: int | None = None) -> None:
         """The cores to schedule on changed (a cluster's machines joined or left); waiting runs may start now."""

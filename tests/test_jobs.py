@@ -117,7 +117,6 @@ def test_released_job_is_stopped_after_the_grace_period_and_forgotten():
     assert kept.state == "running"
     mgr.reap(now=time.time() + 31)
     assert mgr.get(gone.id) is None and mgr.get(kept.id) is kept
-    mgr.reclaim(kept)
     kept.stop()
     assert kept.wait(5)
     mgr.close()

@@ -61,7 +61,6 @@ def finished_snapshot(
         last_batch=None,
         steps=(),
         losses=(),
-        accuracies=(),
         epochs=tuple(epochs),
         peek=None,
         done=done,
