@@ -169,7 +169,8 @@ class ModelSpec:
     weight_views: tuple[WeightView, ...] = ()  # the Inside page's pictures of its weights
     feature_maps: tuple[str, ...] = ()  # stages (by name prefix) whose outputs are images worth showing
     explain: Explanation = SALIENCY  # Why this prediction: how it is worked out and drawn
-    step_view: str | None = None  # a parameter whose columns are class templates: Step shows it before and after
+    # parameters Step sends before and after it (small ones only); the first, (inputs, classes), is drawn as templates
+    step_view: tuple[str, ...] = ()
     channels_last: bool = False  # conv nets: oneDNN's convolutions are faster on NHWC (bench/RESULTS.md)
     threads: int = 1  # the most CPU threads worth giving it on 28x28 images (small matrices gain nothing)
     hidden_layers: bool = True  # has hidden units, so dropout applies
@@ -265,7 +266,7 @@ REGISTRY: dict[str, ModelSpec] = {
             ),
         ),
         explain=EVIDENCE,
-        step_view="W",
+        step_view=("W", "b"),
         hidden_layers=False,
     ),
     "mlp": ModelSpec(

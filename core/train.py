@@ -460,8 +460,7 @@ def _stepped(model, cfg, X, y, images, before: dict, loss: float, lr: float, epo
     grads = {n: float(p.grad.norm()) for n, p in model.named_parameters() if p.grad is not None}
     if not grads:  # the scratch step keeps no .grad: the change it made, divided by the learning rate
         grads = {n: float((before[n] - after[n]).norm() / lr) for n in after}
-    view = M.spec(cfg.model).step_view  # the one parameter the panel draws: small enough to send
-    kept = (view,) if view else ()
+    kept = M.spec(cfg.model).step_view  # the parameters the panel draws: small enough to send
     return Stepped(
         epoch=epoch,
         step=step,

@@ -123,8 +123,8 @@ def stepped_ui(s) -> None:
     m3.metric(tr("Learning rate η"), f"{t.lr:g}")
     labels = [str(int(y)) for y in t.labels]
     chart(st, plots.image_grid(t.images.numpy()[:16], labels[:16], cols=16, tile=70), key="step_batch")
-    view = M.spec(s.config.model).step_view
-    if view is None or view not in t.before:  # how hard the step pulled on each layer
+    views = M.spec(s.config.model).step_view
+    if not views or views[0] not in t.before:  # how hard the step pulled on each layer
         st.caption(tr("The gradient's size at each layer for this batch (its L2 norm):"))
         st.dataframe(
             {tr("parameter"): list(t.grad_norms), tr("gradient norm"): list(t.grad_norms.values())}, hide_index=True
@@ -132,7 +132,7 @@ def stepped_ui(s) -> None:
         return
     rule = RULES[t.rule]  # the update that ran: SGD's -η·dW, or Adam's own step
     side = t.images.shape[-1]
-    W0, W1 = t.before[view].numpy(), t.after[view].numpy()
+    W0, W1 = t.before[views[0]].numpy(), t.after[views[0]].numpy()
     st.markdown(tr("The update, column by column of **W** (one image per class), by {rule}:", rule=tr(rule.label)))
     st.latex(rule.update)
     classes = D.info(s.config.dataset).class_names
