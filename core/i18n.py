@@ -9,6 +9,8 @@ build, nothing written to disk.
     tr("epoch {n} of {total}", n=3, total=10)      with named values filled in after translation
     ntr("{n} run", "{n} runs", n)                  singular or plural, by n
     N_("T-shirt/top")                              marks a string for extraction; tr() translates it where shown
+    said(N_("limit of {s} s"), s=3) -> kept        a message kept for later (an event's, the run store's)...
+    shown(kept)                                    ...put into words in the language of whoever reads it
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import contextvars
 import functools
 import gettext
 import io
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -113,3 +116,29 @@ def bare(label: str) -> str:
 def N_(message: str) -> str:
     """Mark a string for translation where it is defined (a class name, a recipe's description); shown via tr()."""
     return message
+
+
+_SAID = '{"said": '  # how a kept message with values begins (a plain id is kept as it is)
+
+
+def said(message: str, **values) -> str:
+    """A message to keep (an event's, a run's in the store, sent across a cluster): its English id and its values,
+    as one string. It is put into words where it is shown (shown()), in the language of whoever reads it: a
+    teacher reading a student's stopped run reads it in the teacher's language."""
+    if not values:
+        return message
+    plain = {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in values.items()}
+    return json.dumps({"said": message, "values": plain}, ensure_ascii=False)
+
+
+def shown(kept: str | None) -> str | None:
+    """A kept message (said()) in the current language. A text kept as written (an older run's, a dataset's
+    error) is translated if it is a known id, else shown as it is."""
+    if not kept or not kept.startswith(_SAID):
+        return tr(kept) if kept else kept
+    try:
+        record = json.loads(kept)
+        message, values = record["said"], record["values"]
+        return tr(message, **values)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return kept

@@ -43,7 +43,7 @@ from core.events import (
     Stepped,
     Stopped,
 )
-from core.i18n import N_, language, tr, using
+from core.i18n import N_, said, tr
 from core.process import CORES, release_memory
 from core.train import Control, train
 
@@ -180,7 +180,6 @@ class TrainingJob:
         self._stepped: Stepped | None = None
         self.control = Control()  # Pause, Resume, Step
         self._context = contextvars.copy_context()
-        self.language = language()  # the submitting student's: stop reasons and failures are written in it
         self._threads = 0
         self.queue_position: Callable[[], int | None] = lambda: None
         self.submitted_at = time.time()
@@ -211,9 +210,9 @@ class TrainingJob:
 
     def stop(self, reason: str = N_("Stopped by request."), **values) -> None:
         """Ask the job to stop; a queued job is cancelled at once. `reason` is an English message (marked N_, with
-        {name} placeholders filled from `values`), shown in the language of the student who started the job."""
-        with using(self.language):
-            reason = tr(reason, **values)
+        {name} placeholders filled from `values`), kept as its id and values (core.i18n.said): each page shows it
+        in its reader's language."""
+        reason = said(reason, **values)
         with self._lock:
             self._stop_reason = self._stop_reason or reason
             if self._state == QUEUED:
@@ -256,17 +255,18 @@ class TrainingJob:
                     and self.started_at is not None
                     and time.time() - self.started_at > self.max_runtime_s
                 ):
-                    self._stop_reason = self._stop_reason or tr(
-                        "Stopped: the run hit the server's limit of {limit:g} s.", limit=self.max_runtime_s
+                    self._stop_reason = self._stop_reason or said(
+                        N_("Stopped: the run hit the server's limit of {limit:g} s."), limit=self.max_runtime_s
                     )
                     self._stop.set()
         except Exception as e:  # a bug or a bad environment must fail this job alone
             traceback.print_exc()
-            self._record(Failed(message=tr("Training crashed: {error}: {detail}", error=type(e).__name__, detail=e)))
+            crash = said(N_("Training crashed: {error}: {detail}"), error=type(e).__name__, detail=e)
+            self._record(Failed(message=crash))
         finally:
             with self._lock:
                 if self._state == RUNNING:  # the iterator ended without a final event
-                    self._finish_locked(FAILED, tr("Training ended unexpectedly."))
+                    self._finish_locked(FAILED, N_("Training ended unexpectedly."))
             self._notify_finish()
 
     def _record(self, event: Event) -> None:

@@ -11,7 +11,7 @@ from core import data as D
 from core.checkpoint import checkpoint_bytes
 from core.config import TrainConfig
 from core.events import DONE, FAILED, STOPPED, BatchEnd, Done, EpochEnd, Failed, Peek, Started, Stopped
-from core.i18n import N_, tr
+from core.i18n import N_, said
 from core.metrics import confusion
 from core.store import RunStore, db_errors
 from core.train import PEEKS
@@ -114,10 +114,12 @@ class Recorder:
             ckpt = store.save_checkpoint(run_id, checkpoint_bytes(config.to_dict(), done.weights, done.test_acc))
         except OSError as e:  # a full disk, a read-only folder: the run finished all the same
             ckpt = None
-            message = tr(  # in the run's thread: its student's language
-                "Finished, but its checkpoint could not be written ({error}): its weights "
-                "are not saved. Free some space in {folder}, or download them from Results "
-                "while this server still has the run.",
+            message = said(  # put into words where it is shown, in its reader's language
+                N_(
+                    "Finished, but its checkpoint could not be written ({error}): its weights "
+                    "are not saved. Free some space in {folder}, or download them from Results "
+                    "while this server still has the run."
+                ),
                 error=e.strerror or e,
                 folder=store.checkpoints.parent,
             )

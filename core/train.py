@@ -33,7 +33,7 @@ from core.config import (
     TrainConfig,
 )
 from core.events import BatchEnd, Done, EpochEnd, Event, Failed, Held, Peek, Started, Stepped, Stopped
-from core.i18n import tr
+from core.i18n import N_, said, shown
 from core.optim import Piece, UpdateRule, decayed, rule_for, sgd
 
 if TYPE_CHECKING:
@@ -254,10 +254,12 @@ def diverged(loss: float) -> bool:
 
 def _diverged(cfg: TrainConfig, loss: float, epoch: int, batch: int) -> Failed:
     return Failed(
-        message=tr(
-            "The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
-            "The learning rate ({lr:g}) is probably too high for {optimizer}; "
-            "try {lower:g} or lower.",
+        message=said(
+            N_(
+                "The loss became {loss:.4g} at epoch {epoch}, batch {batch}: training diverged. "
+                "The learning rate ({lr:g}) is probably too high for {optimizer}; "
+                "try {lower:g} or lower."
+            ),
             loss=loss,
             epoch=epoch,
             batch=batch,
@@ -379,7 +381,7 @@ def _epoch(run: _Run, epoch: int):
         waited += t_batch - paused_at
         run.held_s += t_batch - paused_at
         if run.stop is not None and run.stop.is_set():
-            yield Stopped(reason=tr("Stopped by request."), epoch=epoch, step=run.step)
+            yield Stopped(reason=N_("Stopped by request."), epoch=epoch, step=run.step)
             return None
         X = D.to_float(ds.train_x.index_select(0, idx)).to(run.device)  # x[idx], but faster on a CPU
         y = ds.train_y.index_select(0, idx).to(run.device)
@@ -602,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(event, (Failed, Stopped)):
             print(
                 json.dumps(
-                    {"failed": True, "message": getattr(event, "message", None) or getattr(event, "reason", "")}
+                    {"failed": True, "message": shown(getattr(event, "message", None) or getattr(event, "reason", ""))}
                 ),
                 flush=True,
             )

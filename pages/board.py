@@ -9,7 +9,7 @@ from core import data as D
 from core import models as M
 from core import plots
 from core.events import RACE, RUNNING
-from core.i18n import tr
+from core.i18n import N_, tr
 from ui.controls import setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
@@ -143,7 +143,7 @@ def teacher_tools_ui(dataset: str) -> None:
         c1, c2 = st.columns(2)
         if c1.button(tr("⏹ Stop every running run")):
             for job in services.jobs.jobs():
-                job.stop(tr("Stopped by the teacher."))
+                job.stop(N_("Stopped by the teacher."))
         if c2.button(
             tr("🗑 Clear the board: delete every finished run on {dataset}", dataset=tr(D.REGISTRY[dataset].title))
         ):

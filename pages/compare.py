@@ -12,7 +12,7 @@ from core import models as M
 from core import plots
 from core.config import TrainConfig
 from core.events import STOPPED
-from core.i18n import tr
+from core.i18n import shown, tr
 from ui.controls import setting_value
 from ui.labels import column, md, state_word
 from ui.live_view import chart
@@ -119,7 +119,7 @@ if chosen:
     st.dataframe(table, hide_index=True, width="stretch")
     for r in chosen:
         if r["message"] and r["state"] != STOPPED:  # interrupted, failed, or done without its checkpoint
-            st.warning(tr("{run}: {reason}", run=md(label(r, diff)), reason=md(tr(r["message"]))), icon="⚠️")
+            st.warning(tr("{run}: {reason}", run=md(label(r, diff)), reason=md(shown(r["message"]))), icon="⚠️")
     st.caption(
         tr(
             "Charts: the camera icon on each chart saves it as a PNG. Open a run to see its predictions and "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import plots
 from core.events import ACTIVE, RACE
-from core.i18n import bare, tr
+from core.i18n import N_, bare, shown, tr
 from ui.controls import LABELS, setting, setting_value
 from ui.i18n import fragment
 from ui.labels import PAUSED, state_word
@@ -71,7 +71,7 @@ if c1.button(tr("🏁 Start the race"), type="primary", disabled=bool(problems) 
     a_job = submit(cfg_a, nickname=tr("race A"), tag=RACE)
     b_job = submit(cfg_b, nickname=tr("race B"), tag=RACE) if a_job is not None else None
     if b_job is None and a_job is not None:  # the limit refused the second half: no half race
-        a_job.stop(tr("Stopped: the other half of the race could not start."))
+        a_job.stop(N_("Stopped: the other half of the race could not start."))
     st.session_state["race_ids"] = [a_job.id, b_job.id] if b_job is not None else []
     st.rerun()
 if c2.button(tr("■ Stop both"), disabled=not racing):
@@ -127,7 +127,7 @@ def live():
                 )
             )
         if s.message:
-            col.warning(tr(s.message))  # a stored message may be the English one (core.store: interrupted)
+            col.warning(shown(s.message))  # kept as an id and its values: said in this page's language
     if all(s.losses for s in snaps):
         st.markdown(
             tr(

@@ -9,7 +9,7 @@ from core import models as M
 from core import plots
 from core.config import PRESET_TITLES, PRESETS, TrainConfig
 from core.events import ACTIVE, FAILED, QUEUED, RUNNING, STOPPED
-from core.i18n import N_, tr
+from core.i18n import N_, shown, tr
 from core.jobs import EXPRESS_S, threads_for
 from core.metrics import diagnose
 from core.optim import RULES
@@ -216,9 +216,9 @@ def status_ui(s) -> None:
             icon="⏳",
         )
     if s.state == FAILED:
-        st.error(tr(s.message) if s.message else s.message, icon="❌")
+        st.error(shown(s.message), icon="❌")
     if s.state == STOPPED:
-        st.warning(tr(s.message) if s.message else s.message, icon="⏹️")
+        st.warning(shown(s.message), icon="⏹️")
 
 
 def results_ui(s) -> None:

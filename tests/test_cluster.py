@@ -15,6 +15,7 @@ import pytest
 
 from core.config import TrainConfig
 from core.events import ACTIVE, DONE, FAILED, RUNNING, STOPPED
+from core.i18n import shown
 from core.jobs import JobManager, JobsUnavailable, LimitReached
 from core.store import RunStore
 from tests.conftest import ROOT, require_postgres, require_ray, services_at, unavailable, until
@@ -110,7 +111,7 @@ def test_stop_lands_within_a_batch_or_two_and_the_runtime_cap_holds(cluster):
     assert s.message == "Stopped by request."
     capped = capped_jobs.submit(LONG, student="s")
     assert until(lambda: capped.state == STOPPED, 30)
-    assert "limit of 3 s" in capped.snapshot().message
+    assert "limit of 3 s" in shown(capped.snapshot().message)
     jobs.close(), capped_jobs.close()
 
 

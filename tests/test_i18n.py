@@ -194,7 +194,7 @@ def test_dataset_and_model_names_in_chinese_keep_their_data_english():
     assert D.info("digits").class_names == D.info("digits").classes  # digits are digits in any language
 
 
-def test_a_failed_job_reports_in_the_language_of_the_student_who_started_it(tmp_path, monkeypatch):
+def test_a_jobs_message_is_said_in_the_language_of_whoever_reads_it(tmp_path, monkeypatch):
     from core import data as D
     from core.config import TrainConfig
     from core.events import FAILED, STOPPED
@@ -213,11 +213,13 @@ def test_a_failed_job_reports_in_the_language_of_the_student_who_started_it(tmp_
             slow = mgr.submit(TrainConfig(epochs=90, pace="slow"), nickname="c")
         english = mgr.submit(TrainConfig(epochs=0), nickname="d")
         assert bad.wait(60) and missing.wait(60)
-        slow.stop()  # asked in English (a teacher's page, the reaper): said in the student's language
+        slow.stop()  # kept as an id: each reader reads it in their own language
         assert slow.wait(60) and english.wait(60)
         snaps = [j.snapshot() for j in (bad, missing, slow)]
         assert [s.state for s in snaps] == [FAILED, FAILED, STOPPED]
-        assert all(CJK.search(s.message) for s in snaps), [s.message for s in snaps]
+        with i18n.using("zh_CN"):
+            assert all(CJK.search(i18n.shown(s.message)) for s in snaps), [s.message for s in snaps]
+        assert i18n.shown(snaps[2].message) == "Stopped by request."  # the teacher's page, in English
         assert "epochs" in snaps[0].message and "train-images-idx3-ubyte" in snaps[1].message
         assert english.snapshot().message == "epochs must be between 1 and 100 (got 0)."
     finally:

@@ -8,6 +8,7 @@ import core.jobs as J
 from core import data as D
 from core import models as M
 from core.config import TrainConfig
+from core.i18n import shown, using
 from core.process import settle_heap
 from tests.conftest import require_real, until
 
@@ -83,7 +84,7 @@ def test_a_crashing_job_fails_alone(monkeypatch):
         assert j.wait(60)
     states = [j.snapshot().state for j in jobs]
     assert states == ["done", "failed", "done", "done"]
-    assert "disk on fire" in jobs[1].snapshot().message
+    assert "disk on fire" in shown(jobs[1].snapshot().message)
     assert len(jobs[1].snapshot().losses) >= 1  # its curve so far is kept
     mgr.close()
 
@@ -93,7 +94,7 @@ def test_diverging_job_is_failed_with_the_reason():
     job = mgr.submit(CFG.with_(model="mlp", optimizer="adam", lr=3.0, epochs=5))
     assert job.wait(60)
     s = job.snapshot()
-    assert s.state == "failed" and "learning rate" in s.message and s.losses
+    assert s.state == "failed" and "learning rate" in shown(s.message) and s.losses
     mgr.close()
 
 
@@ -102,7 +103,9 @@ def test_max_runtime_stops_a_job_with_a_message():
     job = mgr.submit(SLOW)
     assert job.wait(10)
     s = job.snapshot()
-    assert s.state == "stopped" and "limit of 0.3 s" in s.message
+    assert s.state == "stopped" and shown(s.message) == "Stopped: the run hit the server's limit of 0.3 s."
+    with using("zh_CN"):  # kept as an id and its values: each reader reads it in their own language
+        assert shown(s.message) == "已停止：这次运行达到了服务器 0.3 秒的时长上限。"
     mgr.close()
 
 
@@ -235,7 +238,7 @@ def test_a_run_stopped_by_the_server_is_stored_with_that_reason(tmp_path):
         abandoned.release(tab, "tab-1")
         abandoned.reap(now=time.time() + 1)
         assert tab.wait(30)
-        assert "limit of 0.3 s" in store.get(capped.id)["message"]
+        assert "limit of 0.3 s" in shown(store.get(capped.id)["message"])
         assert "tab was closed" in store.get(tab.id)["message"]  # not "Stopped by request."
         abandoned.close()
     finally:

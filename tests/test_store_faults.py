@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
+from core.i18n import shown
 from core.jobs import JobManager
 from core.recorder import Recorder
 from core.store import RunStore
@@ -73,7 +74,7 @@ def test_a_checkpoint_that_cannot_be_written_ends_the_run_finished_and_says_so(r
         run = store.get(job.id)
         assert run["state"] == "done" and run["checkpoint"] is None
         assert run["test_acc"] == job.snapshot().done.test_acc
-        assert "checkpoint could not be written" in run["message"]
+        assert "checkpoint could not be written" in shown(run["message"])
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
         at.switch_page("pages/compare.py").run()
         at.multiselect(key="cmp_runs").set_value([job.id]).run()

@@ -10,6 +10,7 @@ import torch
 
 from core import data as D
 from core.config import PRESETS, TrainConfig
+from core.i18n import shown
 from core.train import BatchEnd, Done, EpochEnd, Failed, Started, Stopped, estimate_seconds, train
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -62,8 +63,8 @@ def test_diverging_run_fails_with_a_learning_rate_message():
     events = list(train(FAST.with_(lr=3.0, model="mlp", optimizer="adam", epochs=5)))
     last = events[-1]
     assert isinstance(last, Failed), last
-    assert "learning rate (3) is probably too high" in last.message and "try 0.3" in last.message
-    assert "Traceback" not in last.message
+    said = shown(last.message)
+    assert "learning rate (3) is probably too high" in said and "try 0.3" in said and "Traceback" not in said
     assert any(isinstance(e, BatchEnd) for e in events)  # the curve so far is there
 
 

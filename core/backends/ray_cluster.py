@@ -28,7 +28,7 @@ import core
 from core import i18n
 from core.config import TrainConfig
 from core.events import BatchEnd, Failed, Started
-from core.i18n import DEFAULT, N_, language, tr, use, using
+from core.i18n import DEFAULT, N_, language, said, tr, use, using
 from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, TrainingJob
 from core.recorder import Recorder, StoreError
 from core.store import RunStore, shown
@@ -107,13 +107,13 @@ def cluster_runner(
             yield from ray.get(ref)
     except rex.RayTaskError as e:  # an exception inside train() that train() did not turn into Failed
         yield Failed(
-            message=tr(
-                "Training crashed on the cluster: {error}: {detail}", error=type(e.cause).__name__, detail=e.cause
+            message=said(
+                N_("Training crashed on the cluster: {error}: {detail}"), error=type(e.cause).__name__, detail=e.cause
             )
         )
     except rex.RayError:  # WorkerCrashedError, NodeDiedError, ObjectLostError...
         traceback.print_exc()
-        yield Failed(message=tr(WORKER_DIED))
+        yield Failed(message=WORKER_DIED)
 
 
 # ----------------------------------------------------------------------------------------- the coordinator
