@@ -455,6 +455,10 @@ def compare_curves(series: list[tuple[str, list[dict]]], metric: str, title: str
                 )
             )
     fig.update_xaxes(title=tr("epoch"))
+    if "acc" in metric:  # the whole 0-100 % scale, in % as everywhere else: a zoomed axis makes a 1 % gap look huge
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    else:
+        fig.update_yaxes(rangemode="tozero")
     return _layout(fig, height, title)
 
 

@@ -156,16 +156,22 @@ def progress_of(s) -> tuple[float, str] | None:
 
 
 def announcement(s) -> str:
-    """What a screen reader is told, politely, as a run goes: its state, then once an epoch how it stands, and
-    how it ended. It changes once an epoch, not once a second: a student can listen to something else."""
-    head = heading(s)
+    """What a screen reader is told, politely, as a run goes: that it began, how it stands once an epoch, how it
+    ended. It changes once an epoch, not once a second (a student can listen to something else), and it says
+    in other words what the heading says, which a screen reader reads as a heading."""
     if s.done is not None:
-        return f"{head}. {ended_progress(s)[1]}"
+        return tr("Training complete: {acc:.1%} of the test images right.", acc=s.done.test_acc)
+    if s.state == STOPPED:
+        return tr("Training ended early.")
+    if s.state == FAILED:
+        return tr("Training ended with an error, written below.")
+    if getattr(s, "paused", False):
+        return tr("On hold: Step runs one minibatch, Resume carries on.")
     if s.epochs:
         e = s.epochs[-1]
-        return tr("{head}. Epoch {epoch} of {epochs} done: test accuracy {acc:.1%}.", head=head, epoch=e.epoch,
+        return tr("Epoch {epoch} of {epochs} finished: {acc:.1%} of the test images right.", epoch=e.epoch,
                   epochs=s.config.epochs, acc=e.test_acc)  # fmt: skip
-    return f"{head}."
+    return tr("Training has begun.")
 
 
 def live_progress(s) -> tuple[float, str]:

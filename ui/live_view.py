@@ -31,7 +31,9 @@ def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
     """Show a core.plots figure in `where` (st, a column...) with its own projector look, not Streamlit's theme,
     and the same chart as text: a sentence a screen reader says before it, its data as a table to open."""
     summary, rows = plots.describe(fig)
-    where.markdown(f'<p class="chart-alt">{html.escape(summary)}</p>', unsafe_allow_html=True)
+    # an image role named by the sentence: read by screen readers, drawn as nothing (page.css)
+    alt = f'<div class="chart-alt" role="img" aria-label="{html.escape(summary)}"></div>'
+    where.markdown(alt, unsafe_allow_html=True)
     event = where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
     if rows:
         with where.expander(tr("📋 The chart's data as a table")):

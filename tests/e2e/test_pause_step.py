@@ -17,7 +17,7 @@ def test_pause_step_resume_on_the_train_page(browser, server, shots):
     page.get_by_text("Paused:").first.wait_for()
     page.get_by_role("button", name="⏭ Step").click()
     page.get_by_text("After the step").wait_for()
-    page.get_by_text("W ← W − η·dW").wait_for()
+    page.get_by_text("by SGD, gradient written out by hand").wait_for()  # the rule that ran, its maths below
     page.locator(".js-plotly-plot").nth(3).wait_for()
     page.wait_for_timeout(800)
     shots(page, "paused-step-720p", full_page=False)
