@@ -18,60 +18,32 @@ from ui.roles import is_teacher, teacher_ui
 from ui.services import current
 from ui.state import keep, kept, save_kept
 
-services = current()  # this server's jobs and run store (ui/services.py)
-
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
+# the presenter view at a projector's 1280x720: no sidebar, the top ten in large type beside the plot
+PRESENTER_CSS = """<style>
+[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none;}
+[data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; padding: 4px 14px !important;}
+[data-testid='stTable'] th {white-space: nowrap;}
+</style>"""
+NO_VALUE = "—"  # a rank or a speed a run does not have (it is still training, or it stopped)
 
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
-    """The table as a person reads it: headers and states in the page's language."""
+    """The table as a person reads it: headers and states in the page's language, no code names, no 'None'."""
     if "state" in df:
         df = df.assign(state=df["state"].map(state_word))
+    if "rank" in df:
+        df = df.assign(rank=[NO_VALUE if pd.isna(r) else str(int(r)) for r in df["rank"]])
+    if "s/epoch" in df:
+        df = df.assign(**{"s/epoch": [NO_VALUE if pd.isna(v) else f"{v:.2f}" for v in df["s/epoch"]]})
     df = df.rename(columns=column)
     df.index = df.index.rename(column(df.index.name) if df.index.name else None)
     return df
 
 
-store = services.store()
-if store is None:
-    st.title(tr("Class board"))
-    st.error(services.store_error(), icon="🗄️")
-    st.stop()
-runs = services.read(store.list)
-if runs is None:
-    st.title(tr("Class board"))
-    st.error(services.store_error(), icon="🗄️")
-    st.stop()
-runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
-counts = collections.Counter(r["config"]["dataset"] for r in runs)
-keep("board_dataset", counts.most_common(1)[0][0] if counts else next(iter(D.REGISTRY)))  # the class's dataset
-keep("board_axis", AXES[0])
-keep("board_presenter", False)
-
-head, switch = st.columns([5, 1], vertical_alignment="bottom")
-presenter = switch.toggle(
-    tr("Presenter view"), key="board_presenter", help=tr("For the projector: the top ten and the plot")
-)
-if presenter:  # the settings stay as they were, out of the way
-    dataset, axis = kept("board_dataset"), kept("board_axis")
-    head.title(tr("Class board: {dataset}", dataset=tr(D.REGISTRY[dataset].title)))
-    st.html(
-        "<style>[data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; "
-        "padding: 4px 14px !important;}</style>"
-    )
-else:
-    head.title(tr("Class board"))
-    c1, c2 = st.columns(2)
-    dataset = c1.selectbox(
-        tr("Dataset"), list(D.REGISTRY), key="board_dataset", format_func=lambda n: tr(D.REGISTRY[n].title)
-    )
-    axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)
-    save_kept("board_dataset", "board_axis")
-save_kept("board_presenter")
-
-
-def ranked(dataset: str) -> pd.DataFrame:
-    """The runs on a dataset, best test accuracy first, numbered 1, 2, 3... (unfinished runs last, unranked)."""
+def ranked(services, store, dataset: str) -> pd.DataFrame:
+    """The runs on a dataset, best test accuracy first, ranked 1, 2, 3..., equal accuracies sharing a rank
+    (1, 1, 3); unfinished runs last, unranked. Settings every run shares are left out: they tell nothing apart."""
     rows = [
         {
             "nickname": r["nickname"] or tr("anonymous"),
@@ -87,54 +59,87 @@ def ranked(dataset: str) -> pd.DataFrame:
     ]
     df = pd.DataFrame(rows, columns=["nickname", "model", "optimizer", *AXES, "test acc", "state", "s/epoch"])
     df = df.sort_values("test acc", ascending=False, na_position="last", kind="stable")
-    df.insert(0, "rank", [i + 1 if pd.notna(a) else None for i, a in enumerate(df["test acc"])])
+    df.insert(0, "rank", df["test acc"].rank(method="min", ascending=False))
     return df.astype({"rank": "Int64"})
 
 
-@fragment(run_every=3.0)
-def board():
-    df = ranked(dataset)
-    if df.empty:
-        st.info(
-            tr("No runs on {dataset} yet. They appear here as students train.", dataset=tr(D.REGISTRY[dataset].title)),
-            icon="🏫",
-        )
-        return
-    finished = df[df["test acc"].notna()]
-    st.caption(
-        tr(
-            "{n} runs, {running} training now · refreshes every 3 s",
-            n=len(df),
-            running=int((df["state"] == RUNNING).sum()),
-        )
+def settings_ui() -> tuple[str, str, bool]:
+    """The heading, the presenter switch and the board's two choices: (dataset, scatter axis, presenter)."""
+    head, switch = st.columns([3, 1], vertical_alignment="bottom")
+    presenter = switch.toggle(
+        tr("Presenter view"), key="board_presenter", help=tr("For the projector: the top ten and the plot")
     )
-    scatter = plots.hyper_scatter(
-        finished.to_dict("records"),
-        axis,
-        log_x=axis == "lr",
-        x_title=column(axis),
-        font=20 if presenter else 14,
-        height=540 if presenter else 460,
-    )
-    if presenter:  # the top ten beside the plot, both on one projector screen
-        left, right = st.columns([1, 1])
-        top = finished.head(10).set_index("rank")[["nickname", "model", "test acc"]]
-        top = top.assign(nickname=top["nickname"].map(md))  # table cells are Markdown: a nickname is text
-        left.table(shown(top).style.format({column("test acc"): "{:.1%}"}))
+    if presenter:  # the settings stay as they were, out of the way
+        dataset, axis = kept("board_dataset"), kept("board_axis")
+        head.title(tr("Class board: {dataset}", dataset=tr(D.REGISTRY[dataset].title)))
+        st.html(PRESENTER_CSS)
+    else:
+        head.title(tr("Class board"))
+        c1, c2 = st.columns(2)
+        dataset = c1.selectbox(
+            tr("Dataset"), list(D.REGISTRY), key="board_dataset", format_func=lambda n: tr(D.REGISTRY[n].title)
+        )
+        axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)
+        save_kept("board_dataset", "board_axis")
+    save_kept("board_presenter")
+    return dataset, axis, presenter
+
+
+def board_ui(services, store, dataset: str, axis: str, presenter: bool) -> None:
+    @fragment(run_every=3.0)
+    def board():
+        df = ranked(services, store, dataset)
+        if df.empty:
+            st.info(
+                tr(
+                    "No runs on {dataset} yet. They appear here as students train.",
+                    dataset=tr(D.REGISTRY[dataset].title),
+                ),
+                icon="🏫",
+            )
+            return
+        finished = df[df["test acc"].notna()]
+        st.caption(
+            tr(
+                "{n} runs, {running} training now · refreshes every 3 s",
+                n=len(df),
+                running=int((df["state"] == RUNNING).sum()),
+            )
+        )
+        scatter = plots.hyper_scatter(
+            finished.to_dict("records"),
+            axis,
+            log_x=axis == "lr",
+            x_title=column(axis),
+            font=20 if presenter else 14,
+            height=540 if presenter else 460,
+        )
+        if presenter:  # the top ten beside the plot, both on one projector screen
+            left, right = st.columns([1, 1])
+            top = finished.head(10).set_index("rank")[["nickname", "model", "test acc"]]
+            top = top.assign(nickname=top["nickname"].map(md))  # table cells are Markdown: a nickname is text
+            left.table(shown(top).style.format({column("test acc"): "{:.1%}"}))
+            if len(finished):
+                chart(right, scatter, key="board_scatter")
+            return
+        varying = [k for k in ("optimizer", *AXES) if df[k].nunique(dropna=False) > 1]
+        table = df[["rank", "nickname", "model", *varying, "test acc", "state", "s/epoch"]]
+        st.dataframe(
+            shown(table),
+            hide_index=True,
+            width="stretch",
+            key="board_table",
+            column_config={
+                column("test acc"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")
+            },
+        )
         if len(finished):
-            chart(right, scatter, key="board_scatter")
-        return
-    st.dataframe(
-        shown(df),
-        hide_index=True,
-        width="stretch",
-        column_config={column("test acc"): st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
-    )
-    if len(finished):
-        chart(st, scatter, key="board_scatter")
+            chart(st, scatter, key="board_scatter")
+
+    board()
 
 
-def teacher_tools_ui(dataset: str) -> None:
+def teacher_tools_ui(services, store, dataset: str) -> None:
     """Stop every run, clear the board: the teacher's (or a laptop's one user's) alone."""
     teacher_ui()
     if not is_teacher():
@@ -153,6 +158,23 @@ def teacher_tools_ui(dataset: str) -> None:
             st.rerun()
 
 
-board()
-if not presenter:
-    teacher_tools_ui(dataset)
+def render() -> None:
+    services = current()  # this server's jobs and run store (ui/services.py)
+    store = services.store()
+    runs = services.read(store.list) if store is not None else None
+    if runs is None:
+        st.title(tr("Class board"))
+        st.error(services.store_error(), icon="🗄️")
+        return
+    runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
+    counts = collections.Counter(r["config"]["dataset"] for r in runs)
+    keep("board_dataset", counts.most_common(1)[0][0] if counts else next(iter(D.REGISTRY)))  # the class's dataset
+    keep("board_axis", AXES[0])
+    keep("board_presenter", False)
+    dataset, axis, presenter = settings_ui()
+    board_ui(services, store, dataset, axis, presenter)
+    if not presenter:
+        teacher_tools_ui(services, store, dataset)
+
+
+render()

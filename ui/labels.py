@@ -12,12 +12,16 @@ from core.i18n import N_, bare, ntr, tr
 READY = "ready"  # the Train page before its first run
 # Characters Streamlit's Markdown gives a meaning (links, images, emphasis, :colour[...] and emoji, $LaTeX$, HTML)
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+_AUTOLINK = re.compile(r"(?i)(?:://|www\.|@)")  # what makes Markdown (GFM) link a bare address
 
 
 def md(text: str) -> str:
     """A student's text (a nickname, a file name) as literal characters in anything Streamlit reads as
-    Markdown: st.markdown, captions, alerts, table cells, widget and button labels."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    Markdown: st.markdown, captions, alerts, table cells, widget and button labels. A web or mail address is
+    never made a link: Markdown links a bare "https://", "www." or "a@b" by itself, escaped or not, so a word
+    joiner (invisible, U+2060) goes inside each."""
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u2060" + m.group(0)[-1], str(text))
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 STATE_ICONS = {READY: "👉", QUEUED: "⏳", RUNNING: "🏃", DONE: "✅", STOPPED: "⏹️", FAILED: "❌"}
@@ -78,14 +82,14 @@ COLUMNS = {
     "model": N_("model"),
     "optimizer": N_("optimizer"),
     "lr": N_("lr"),
-    "batch_size": N_("batch_size"),
+    "batch_size": N_("batch size"),
     "epochs": N_("epochs"),
-    "val_fraction": N_("val_fraction"),
-    "train_subset": N_("train_subset"),
+    "val_fraction": N_("validation share"),
+    "train_subset": N_("training subset"),
     "seed": N_("seed"),
     "hidden": N_("hidden"),
     "pace": N_("pace"),
-    "weight_decay": N_("weight_decay"),
+    "weight_decay": N_("weight decay"),
     "dropout": N_("dropout"),
     "schedule": N_("schedule"),
     "state": N_("state"),

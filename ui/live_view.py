@@ -17,6 +17,7 @@ from core import plots
 from core.i18n import tr
 from ui import feed
 from ui.compat import plotly_module
+from ui.labels import md
 
 _HERE = Path(__file__).parent
 _JS, _CSS = (_HERE / "live_view.js").read_text(), (_HERE / "live_view.css").read_text()
@@ -37,7 +38,9 @@ def chart(where, fig, key: str | None = None, config: dict | None = None, **kw):
     event = where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False, **(config or {})}, **kw)
     if rows:
         with where.expander(tr("📋 The chart's data as a table")):
-            st.table(rows)  # a real <table>: a screen reader walks its rows and columns
+            # a real <table>, which a screen reader walks by rows and columns; its cells are Markdown, and a legend
+            # may hold a student's text
+            st.table([{k: md(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows])
     return event
 
 
