@@ -16,7 +16,7 @@ if __name__ != "__main__":
 else:
     from core.i18n import tr
     from core.process import page_drawn
-    from ui.device import remembered_nickname_ui
+    from ui.device import remembered_nickname, remembered_nickname_ui
     from ui.i18n import language_ui, setup
     from ui.state import settings_from_url, settings_to_url
 
@@ -26,7 +26,7 @@ else:
     settings_from_url()  # a reload or a shared link: the Train settings it carries...
     settings_to_url()  # ...and back into the URL, on whatever page this is (the Train page updates it too)
     language_ui()
-    remembered_nickname_ui()  # a reload or the next lesson keeps the student's name
+    remembered_nickname()  # a reload or the next lesson keeps the student's name (ui/device.py)
     st.navigation(
         [
             st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
@@ -39,4 +39,5 @@ else:
         ],
         position="top",  # the sidebar is the Train page's settings: on a projector they fit without scrolling
     ).run()
+    remembered_nickname_ui()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

@@ -11,12 +11,21 @@ from ui.state import kept, set_kept
 
 NICK = "w_nick"  # the nickname's widget key (the Train page's text box)
 _ASKED = "_device_asked"  # this session has heard what the device remembers
+_FOUND = "_device_found"  # a name the device remembered, for the next run to put in place
 _MEMORY = st.components.v2.component("device_memory", js=(Path(__file__).parent / "device.js").read_text())
 
 
+def remembered_nickname() -> None:
+    """Before any page draws its widgets: put in place the name the device remembered (remembered_nickname_ui)."""
+    found = st.session_state.pop(_FOUND, None)
+    if found and not st.session_state.get(NICK, kept(NICK, "")):
+        set_kept(NICK, found)
+
+
 def remembered_nickname_ui() -> None:
-    """A new session takes the nickname this device last used, unless one is set already; a name typed is
-    remembered. Drawn in the sidebar, hidden (page.css): it has nothing to show."""
+    """After the page: ask the device, once a session, for the nickname it last used, and remember a name typed.
+    Drawn last and hidden (page.css): the device's answer reruns the script, which would cut short a page still
+    drawing its widgets; the next run puts the name in place before the Train page draws its text box."""
     nickname = st.session_state.get(NICK, kept(NICK, ""))
     with st.sidebar:
         found = _MEMORY(
@@ -24,7 +33,8 @@ def remembered_nickname_ui() -> None:
             data={"nickname": nickname, "ask": not st.session_state.get(_ASKED, False)},
             on_found_change=lambda: None,
         ).found
-    if found is not None:
+    if found is not None and not st.session_state.get(_ASKED):
         st.session_state[_ASKED] = True
         if found and not nickname:
-            set_kept(NICK, str(found)[:24])
+            st.session_state[_FOUND] = str(found)[:24]
+            st.rerun()

@@ -16,6 +16,8 @@ def test_the_nickname_comes_back_after_a_reload_on_the_same_device_only(browser,
     page.reload()
     page.get_by_label(NICK).wait_for()
     page.wait_for_function(f"() => document.querySelector('input[aria-label=\"{NICK}\"]').value === 'Ada 李'")
+    # asking the device reruns the page: no setting drawn before the answer loses its value on the way
+    assert page.get_by_label("Batch size").input_value() == "32" and page.get_by_label("Epochs").input_value() == "10"
     later = device.new_page()  # the next lesson: a new tab, a new session, the same browser
     later.goto(server + "/race?lang=en")  # not the Train page: the name is there when the student gets to it
     later.get_by_text("Same-seed race").first.wait_for()
