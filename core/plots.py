@@ -267,7 +267,7 @@ def image_grid(
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=titles + [""] * (rows * cols - n),
+        subplot_titles=[*titles, *[""] * (rows * cols - n)],
         horizontal_spacing=0.01,
         vertical_spacing=0.3 / rows,
     )

@@ -8,9 +8,7 @@ from tests.e2e.conftest import free_port, start_server, type_into
 
 def race_runs(db):
     with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT nickname, state, message FROM runs WHERE nickname LIKE 'race %' ORDER BY nickname"
-        ).fetchall()
+        return conn.execute("SELECT nickname, state, message FROM runs WHERE tag = 'race' ORDER BY nickname").fetchall()
 
 
 def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
@@ -27,6 +25,7 @@ def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
         page.get_by_text("Train a classifier, watch it learn").wait_for()
         type_into(page, "Batch size", 1)  # the race takes the Train page's settings: minutes of training
         type_into(page, "Epochs", 60)
+        type_into(page, "Your nickname (shown on the class board)", "Ada")  # the race's runs are hers
         page.get_by_role("link", name="Same-seed race").click()
         page.get_by_role("button", name="🏁 Start the race").click()
         deadline = time.time() + 30
@@ -40,6 +39,7 @@ def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
         runs = race_runs(db)
         assert [s for _, s, _ in runs] == ["stopped", "stopped"], runs
         assert all("tab was closed" in m for _, _, m in runs), runs
+        assert [n for n, _, _ in runs] == ["Ada", "Ada"]  # credited to the student, not "race A" and "race B"
     finally:
         server.terminate()
         server.wait(10)
