@@ -21,7 +21,7 @@ from ui.i18n import fragment
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.rewind import NOW, frames, model_at, rewind_ui
-from ui.session import current_view
+from ui.session import current_view, linked_run_ui
 from ui.state import kept_config
 
 
@@ -314,6 +314,8 @@ def code_ui(cfg, spec: M.ModelSpec, info) -> None:
 
 def render() -> None:
     st.title(tr("Inside the model"))
+    if not linked_run_ui():
+        return
     snap, job = current_view()
     cfg = snap.config if snap is not None else kept_config()  # no run yet: what the Train page is set to
     info, spec = D.info(cfg.dataset), M.spec(cfg.model)

@@ -14,7 +14,7 @@ from ui.labels import model_label, state_name
 from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
 from ui.rewind import model_at, rewind_ui
-from ui.session import current_view
+from ui.session import current_view, linked_run_ui
 
 # metrics.per_class's columns (its keys are data) -> the headings shown
 COLUMNS = {
@@ -184,6 +184,8 @@ def render() -> None:
     st.title(tr("What did it learn?"))
     with st.expander(tr("Load a saved checkpoint instead")):
         checkpoint_ui("res_ckpt")
+    if not linked_run_ui():
+        return
     first, job = current_view()
     if first is None:
         st.info(

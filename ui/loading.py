@@ -10,7 +10,7 @@ import streamlit as st
 from core import data as D
 from core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from core.config import TrainConfig
-from core.events import DONE, EpochEnd
+from core.events import ACTIVE, DONE, EpochEnd
 from core.i18n import tr
 from core.jobs import Snapshot
 from core.store import EPOCH_FIELDS
@@ -87,6 +87,8 @@ def stored_snapshot(run_id: str) -> Snapshot | None:
     if run is None:
         return None
     cfg = TrainConfig.from_dict(run["config"])
+    if run["state"] in ACTIVE:  # still training: not kept, so the next look finds it finished
+        return finished_snapshot(run_id, cfg, run["nickname"], run["state"], at=run["started_at"])
     epochs = [
         EpochEnd(epochs=cfg.epochs, eta_s=0.0, **{k: e[k] for k in ("epoch", *EPOCH_FIELDS)})
         for e in runs.epochs(run_id)

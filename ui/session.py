@@ -11,8 +11,10 @@ import secrets
 
 import streamlit as st
 
-from core.events import RUNNING
+from core.events import ACTIVE, RUNNING
+from core.i18n import tr
 from core.jobs import Job, JobsUnavailable, LimitReached, owner_tag
+from ui.labels import describe, md
 from ui.loading import stored_snapshot
 from ui.services import current
 
@@ -113,6 +115,29 @@ def _owned_run():
     """This session's run as the store keeps it (current_job found its id from the owner link), or None."""
     run_id = st.session_state.get("job_id")
     return stored_snapshot(run_id) if run_id else None
+
+
+def linked_run_ui() -> bool:
+    """Above Results and Inside, when a link names a run (?run=<id>, Compare's Open): whose run it is, or that it
+    cannot be shown yet. False while it cannot (another student's run still training, or no such run): the page
+    then shows nothing else, not the viewer's own run in its place."""
+    run_id = st.query_params.get("run")
+    if not run_id:
+        return True
+    linked = current().jobs.get(run_id)
+    if linked is not None and owns(linked):
+        return True
+    snap = stored_snapshot(run_id) or (linked.snapshot(light=True) if linked is not None else None)
+    if snap is None:
+        st.warning(tr("There is no run {run} on this server: it may have been deleted.", run=md(run_id)), icon="🔎")
+        return False
+    who, what = md(snap.nickname or tr("anonymous")), describe(snap.config)
+    if snap.state in ACTIVE:
+        st.info(tr("{who}'s run ({run}) is still training: it can be viewed here once it ends.", who=who, run=what),
+                icon="⏳")  # fmt: skip
+        return False
+    st.caption(tr("Showing {who}'s run: {run}.", who=who, run=what))
+    return True
 
 
 def current_view():
