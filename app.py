@@ -32,12 +32,14 @@ else:
             st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
             st.Page("pages/data.py", title=tr("Data"), icon="🖼️"),
             st.Page("pages/results.py", title=tr("Results"), icon="🎯"),
-            st.Page("pages/inside.py", title=tr("Inside the model"), icon="🔬"),
-            st.Page("pages/compare.py", title=tr("Compare runs"), icon="📈"),
-            st.Page("pages/race.py", title=tr("Same-seed race"), icon="🏁"),
-            st.Page("pages/board.py", title=tr("Class board"), icon="🏫"),
+            st.Page("pages/inside.py", title=tr("Inside"), icon="🔬"),
+            st.Page("pages/compare.py", title=tr("Compare"), icon="📈"),
+            st.Page("pages/race.py", title=tr("Race"), icon="🏁"),
+            st.Page("pages/board.py", title=tr("Board"), icon="🏫"),
         ],
-        position="top",  # the sidebar is the Train page's settings: on a projector they fit without scrolling
+        # at the top: the sidebar is the Train page's settings, which fit a projector without scrolling; the
+        # names are short so all seven fit a tablet's width (a page's own title says it in full)
+        position="top",
     ).run()
     remembered_nickname_ui()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

@@ -41,6 +41,11 @@ PROJECTOR = go.layout.Template(
 )
 
 
+# The chart's toolbar stands down its right edge: a touch screen shows it all the time (there is no hover), and
+# across the top it covered the title.
+MODEBAR = {"orientation": "v"}
+
+
 def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
     # a constant uirevision keeps the student's zoom and hidden traces across live refreshes
     fig.update_layout(
@@ -51,6 +56,7 @@ def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.F
         title=dict(text=title, font=dict(size=22), y=0.97, yanchor="top") if title else None,
         uirevision="keep",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        modebar=MODEBAR,
         **kw,
     )
     return fig
@@ -110,6 +116,7 @@ def _live_layout(height: int, title: str, **axes) -> dict:
             "uirevision": "keep",
             "title": {"text": title, "font": {"size": 22}, "y": 0.97, "yanchor": "top"},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "font": {"size": 14}},
+            "modebar": MODEBAR,
             **axes,
         }
     )
@@ -198,7 +205,7 @@ def epoch_curves_spec(epochs: list[dict], total_epochs: int | None = None, heigh
             traces.append(trace if loss else {**trace, "yaxis": "y2"})
     last = total_epochs or int(xs.max(initial=1))
     axes = _axes(
-        {"title": tr("epoch"), "range": [0.5, last + 0.5], "dtick": 1 if last <= 20 else None},
+        {"title": tr("epoch"), "range": [0.5, last + 0.5], "dtick": 1 if last <= 10 else None},
         {"title": tr("loss"), "rangemode": "tozero"},
     )
     axes["yaxis2"] = {

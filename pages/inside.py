@@ -16,7 +16,7 @@ from core.i18n import N_, tr
 from core.optim import Piece
 from core.preprocess import ImageError, prepare, prepare_drawing
 from core.train import restore, training_code, update_rule
-from ui.draw import drawing_ui
+from ui.draw import SIDE, drawing_ui
 from ui.i18n import fragment
 from ui.live_view import chart
 from ui.loading import load_dataset
@@ -54,8 +54,8 @@ def no_model_ui():
 def no_model_predict_ui():
     st.info(
         tr(
-            "Train a model first, or load a checkpoint on **Results**: then draw a digit here with the mouse and "
-            "watch the model classify it after each stroke (or pick a test image, or upload a picture)."
+            "Train a model first, or load a checkpoint on **Results**: then draw a digit here (mouse, finger or pen) "
+            "and watch the model classify it after each stroke (or pick a test image, or upload a picture)."
         ),
         icon="✏️",
     )
@@ -114,8 +114,9 @@ def square(img: np.ndarray) -> np.ndarray:
 
 
 def steps_ui(where, steps, px: int = 120):
-    for col, (name, img) in zip(where.columns(len(steps)), steps):
-        col.image(crisp(square(img), px), caption=name, width="stretch", clamp=True)
+    """The preparation's pictures in one row that wraps, each px wide: on a phone they stay small, side by side."""
+    images = [crisp(square(img), px) for _, img in steps]
+    where.image(images, caption=[name for name, _ in steps], width=px, clamp=True)
 
 
 def predict_ui(model, ds, spec: M.ModelSpec) -> None:
@@ -174,14 +175,17 @@ def feature_maps_ui(maps: list) -> None:
 def draw_ui(info):
     """The canvas, MNIST's preprocessing of the drawing step by step; (the model's input or None, the column
     for the prediction)."""
-    canvas, middle, bars = st.columns([2, 2, 3])
-    with canvas:
+    # the canvas at its full size, the prediction beside it (below it on a phone), then how the drawing was prepared
+    top = st.container(horizontal=True, gap="medium")
+    with top.container(width=SIDE + 8):
         rgba = drawing_ui("in_canvas")
+    bars = top.container(width="stretch")
+    middle = st.container()
     if rgba is None:
         middle.info(
-            tr("Draw a digit with the mouse: the model predicts it after each stroke.")
+            tr("Draw a digit (mouse, finger or pen): the model predicts it after each stroke.")
             if info.classes == D.DIGIT_CLASSES
-            else tr("Draw a garment with the mouse: the model predicts it after each stroke."),
+            else tr("Draw a garment (mouse, finger or pen): the model predicts it after each stroke."),
             icon="✏️",
         )
         return None, bars

@@ -173,18 +173,17 @@ def start_ui(cfg: TrainConfig, job) -> None:
     busy = job is not None and job.state in ACTIVE
     running = job is not None and job.state == RUNNING
     paused = running and job.snapshot(light=True).paused
-    c1, c2, c3, c4, c5 = st.columns([1.1, 0.8, 0.9, 0.8, 2.4], vertical_alignment="center")
+    # A row that wraps, each button as wide as its words: on a tablet or a phone a label is never cut short.
+    row = st.container(horizontal=True, vertical_alignment="center")
     # Callbacks, not `if st.button(...)`: they run first, so the click's own run already draws the new job.
-    c1.button(
-        tr("▶ Start training"), type="primary", disabled=bool(problems) or busy, width="stretch", on_click=start_job
-    )
-    c2.button(tr("■ Stop"), disabled=not busy, width="stretch", on_click=job.stop if busy else None)
+    row.button(tr("▶ Start training"), type="primary", disabled=bool(problems) or busy, on_click=start_job)
+    row.button(tr("■ Stop"), disabled=not busy, on_click=job.stop if busy else None)
     if paused:
-        c3.button(tr("▶ Resume"), width="stretch", on_click=job.resume)
+        row.button(tr("▶ Resume"), on_click=job.resume)
     else:
-        c3.button(tr("⏸ Pause"), disabled=not running, width="stretch", on_click=job.pause if running else None)
-    c4.button(tr("⏭ Step"), disabled=not paused, width="stretch", on_click=step_job, args=(job,), help=tr(STEP_HELP))
-    c5.caption(
+        row.button(tr("⏸ Pause"), disabled=not running, on_click=job.pause if running else None)
+    row.button(tr("⏭ Step"), disabled=not paused, on_click=step_job, args=(job,), help=tr(STEP_HELP))
+    row.caption(
         tr(
             "{images:,} training images · about {seconds:.0f} s on {where}",
             images=n_train,
@@ -261,7 +260,8 @@ def job_ui(job, cfg: TrainConfig) -> None:
                 progress=(
                     0.0,
                     tr(
-                        "Choose settings on the left, then press ▶ Start training: the curves appear here as it learns."
+                        "Choose the settings in the sidebar, then press ▶ Start training: the curves appear here as "
+                        "it learns."
                     ),
                 ),
             )

@@ -194,11 +194,11 @@ def test_drawing_is_prepared_and_explained_by_softmax_evidence():
     at.radio(key="in_source").set_value("Draw").run()
     assert not at.exception
     assert sorted(c.key for c in at.get("bidi_component")) == ["device_memory", "in_canvas_0"]  # the canvas
-    assert any("Draw a digit with the mouse" in i.value for i in at.info)
+    assert any("Draw a digit (mouse, finger or pen)" in i.value for i in at.info)
     at.session_state["in_canvas_0"] = canvas_state(a_drawn_one())
     at.run()
     assert not at.exception
-    steps = [img.proto.imgs[0].caption for img in at.get("image")]
+    steps = [i.caption for img in at.get("image") for i in img.proto.imgs]  # one row of pictures
     assert steps == ["cropped to the ink", "scaled to fit 8×8", "centred by mass, 8×8"]
     s = job.snapshot()
     model = restore(s.config.to_dict(), s.done.weights)
@@ -225,7 +225,7 @@ def test_drawing_is_prepared_and_explained_by_softmax_evidence():
 
     at.button(key="in_canvas_clear").click().run()
     assert not at.exception
-    assert any("Draw a digit with the mouse" in i.value for i in at.info)
+    assert any("Draw a digit (mouse, finger or pen)" in i.value for i in at.info)
     assert not any("The model says" in m.value for m in at.markdown)
 
 

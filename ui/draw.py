@@ -1,4 +1,5 @@
-"""A canvas to draw a digit on with the mouse: MNIST's look (white ink on black), sent back after each stroke."""
+"""A canvas to draw a digit on with a mouse, a finger or a pen: MNIST's look (white ink on black), sent back after
+each stroke."""
 
 from __future__ import annotations
 

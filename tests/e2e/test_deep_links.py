@@ -12,9 +12,10 @@ def test_first_visit_by_deep_link_goes_through_the_router(browser, tmp_path):
         page.goto(f"http://127.0.0.1:{port}/board")
         page.get_by_role("heading", name="Class board").wait_for(timeout=30_000)
         nav = page.locator("[data-testid=stTopNav]")  # the pages, in the header: the sidebar holds settings
-        nav.get_by_text("Same-seed race").wait_for()
+        nav.get_by_text("Race").wait_for()
         text = nav.inner_text()
-        assert "Inside the model" in text and "common" not in text and "app" not in text.split()
+        assert "Inside" in text.split() and "common" not in text and "app" not in text.split()
+        assert "more" not in text.split()  # every page is in the bar, none folded into "N more"
         assert page.get_by_role("button", name="Deploy").count() == 0  # a classroom app, not a developer's
     finally:
         server.terminate()

@@ -76,10 +76,10 @@ def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
         page.get_by_text("Load a saved checkpoint instead").click()
         page.locator("input[type=file]").first.set_input_files(str(mnist_checkpoint))
         page.get_by_text(f"Loaded {mnist_checkpoint.name}").wait_for()
-        page.get_by_role("link", name="Inside the model").click()
+        page.get_by_role("link", name="Inside", exact=True).click()
         page.get_by_role("tab", name="Predict an image").click()
         page.get_by_text("Draw", exact=True).click()
-        page.get_by_text("Draw a digit with the mouse").wait_for()
+        page.get_by_text("Draw a digit (mouse, finger or pen)").wait_for()
         canvas = page.locator("canvas").last  # Fabric's upper canvas, which takes the mouse
         canvas.wait_for()
         page.wait_for_timeout(500)
@@ -98,7 +98,7 @@ def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
         assert said == "1", said
 
         page.get_by_role("button", name="Clear").click()
-        page.get_by_text("Draw a digit with the mouse").wait_for()
+        page.get_by_text("Draw a digit (mouse, finger or pen)").wait_for()
         page.wait_for_timeout(500)
         box = page.locator("canvas").last.bounding_box()
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

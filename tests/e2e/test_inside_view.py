@@ -6,7 +6,7 @@ def test_templates_after_a_digits_run(page, server, shots):
     page.get_by_text("Train a classifier, watch it learn").wait_for()
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Done:").wait_for(timeout=120_000)
-    page.get_by_role("link", name="Inside the model").click()
+    page.get_by_role("link", name="Inside", exact=True).click()
     page.get_by_text("learned templates").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     page.wait_for_timeout(1500)

@@ -26,7 +26,7 @@ def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
         type_into(page, "Batch size", 1)  # the race takes the Train page's settings: minutes of training
         type_into(page, "Epochs", 60)
         type_into(page, "Your nickname (shown on the class board)", "Ada")  # the race's runs are hers
-        page.get_by_role("link", name="Same-seed race").click()
+        page.get_by_role("link", name="Race", exact=True).click()
         page.get_by_role("button", name="🏁 Start the race").click()
         deadline = time.time() + 30
         while time.time() < deadline and [s for _, s, _ in race_runs(db)] != ["running", "running"]:

@@ -19,7 +19,7 @@ def test_rewind_inside_and_results_and_play_the_templates(browser, server, shots
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Done:").first.wait_for()
 
-    page.get_by_role("link", name="Inside the model").click()
+    page.get_by_role("link", name="Inside", exact=True).click()
     page.get_by_text("weights after the finished run").wait_for()
     slide_to_start(page, "Rewind: the model at")
     page.get_by_text(re.compile(r"weights after \d+% of epoch 1 \(rewound\)")).wait_for()

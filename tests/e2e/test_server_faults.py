@@ -49,7 +49,7 @@ def test_kill_9_mid_training_then_restart(browser, tmp_path, shots):
         assert after[1][1] == "interrupted" and after[1][2] >= before[1][2] >= 1
         page.wait_for_timeout(800)
         shots(page, "compare-after-kill", full_page=False)
-        page.get_by_role("link", name="Class board").click()
+        page.get_by_role("link", name="Board", exact=True).click()
         page.get_by_role("heading", name="Class board").wait_for()
         page.get_by_text("Presenter view").click()
         page.locator("[data-testid=stTable]").wait_for()
