@@ -182,7 +182,7 @@ def draw_ui(info):
     bars = top.container(width="stretch")
     middle = st.container()
     if rgba is None:
-        middle.info(
+        bars.info(
             tr("Draw a digit (mouse, finger or pen): the model predicts it after each stroke.")
             if info.classes == D.DIGIT_CLASSES
             else tr("Draw a garment (mouse, finger or pen): the model predicts it after each stroke."),
@@ -192,7 +192,7 @@ def draw_ui(info):
     try:
         prep = prepare_drawing(rgba, info.size)
     except ImageError as e:  # ink too faint to crop to
-        middle.info(str(e), icon="✏️")
+        bars.info(str(e), icon="✏️")
         return None, bars
     with middle:
         st.markdown(
