@@ -73,6 +73,42 @@ def until(predicate, timeout: float = 60, every: float = 0.1) -> bool:
     return bool(predicate())
 
 
+def app(*, run: bool = True, **query: str):
+    """The dashboard in AppTest, routed through app.py like the server, with `query` as its URL's parameters;
+    run once unless `run=False` (to run it inside a language, say)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query)
+    return at.run() if run else at
+
+
+def start_job(at, wait: str | None = "end", timeout: float = 60, label: str = "Start", follow: bool = False):
+    """Click the page's Start button (the first whose label holds `label`) and return the job it started, once it
+    has ended (wait="end"), once its first batch is recorded ("first batch"), or at once (None). With `follow`,
+    the page reruns every 0.2 s while it waits, as its fragment would in a browser (AppTest never fires
+    run_every), and once more when the wait is over. Past `timeout` seconds the test fails: it never hangs."""
+    from ui.services import manager
+
+    next(b for b in at.button if label in b.label).click().run()
+    assert not at.exception, at.exception
+    job = manager().get(at.session_state["job_id"])
+    if wait is None:
+        return job
+    reached = job.wait_first_batch if wait == "first batch" else job.wait
+    if follow:
+
+        def rerun_and_check() -> bool:
+            at.run()
+            return reached(0)
+
+        assert until(rerun_and_check, timeout, 0.2), f"job still {job.state} after {timeout} s"
+        at.run()
+    else:
+        assert reached(timeout), f"job still {job.state} after {timeout} s"
+    return job
+
+
 def require_real(name: str) -> Path:
     """The DATA_DIR holding `name`, or skip (fail under CI, where the data must be there)."""
     found = _real_dir(name)

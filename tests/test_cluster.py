@@ -51,13 +51,17 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     cfg = CFG.with_(epochs=4, pace="slow")
     job = jobs.submit(cfg, "ada", student="s1")
     assert job.wait_first_batch(60)
-    seen, mid = set(), None
-    while job.state in ACTIVE:
+    seen, mids = set(), [None]
+
+    def followed_to_the_end() -> bool:
         snap = job.snapshot()
         seen.add(len(snap.steps))
-        mid = snap if snap.state == RUNNING and snap.epochs else mid
-        time.sleep(0.25)
-    s = job.snapshot()
+        if snap.state == RUNNING and snap.epochs:
+            mids[0] = snap
+        return job.state not in ACTIVE
+
+    assert until(followed_to_the_end, 60, 0.25), job.state
+    mid, s = mids[0], job.snapshot()
     assert s.state == DONE, s.message
     assert len(seen) >= 4, "the curve should grow while it trains, as the live chart shows it"
     # Results and Inside read a running run's newest weights and test predictions, and a finished run's model

@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from core import models as M
-from tests.conftest import PAGES, ROOT
-from ui.services import manager, store
+from tests.conftest import PAGES, ROOT, app, start_job
+from ui.services import store
 
 SOURCES = [p for folder in ("core", "ui", "pages") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
 
@@ -84,13 +83,12 @@ def tiny_registered(monkeypatch):
 
 
 def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered, capsys):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert TINY.label in at.selectbox(key="w_model").options
     at.selectbox(key="w_model").select("tiny").run()
     at.number_input(key="w_epochs").set_value(2).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = manager().get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done", job.snapshot().message
+    job = start_job(at)
+    assert job.state == "done", job.snapshot().message
     assert job.snapshot().done.test_acc > 0.5 and store().get(job.id)["config"]["model"] == "tiny"
 
     at.switch_page("pages/inside.py").run()

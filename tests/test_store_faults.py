@@ -3,13 +3,12 @@
 import sqlite3
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import ui.services as services
 from core.config import TrainConfig
 from core.jobs import JobManager
 from core.runs import RunStore
-from tests.conftest import PAGES, ROOT
+from tests.conftest import PAGES, app, start_job
 
 
 @pytest.fixture
@@ -35,13 +34,12 @@ def every_page_says(at, needle: str) -> None:
 def test_a_garbage_store_leaves_training_working_with_a_message(runs_db):
     garbage = b"this is not a database, it is a student's essay" * 100
     runs_db.write_bytes(garbage)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert not at.exception
     assert "cannot be used" in at.warning[0].value and "Move or delete" in at.warning[0].value
     at.radio(key="w_pace").set_value("full").run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = services.manager().get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done"  # trained in memory
+    job = start_job(at)
+    assert job.state == "done"  # trained in memory
     every_page_says(at, str(runs_db))
     assert runs_db.read_bytes() == garbage  # never overwritten
 
@@ -57,7 +55,7 @@ def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db, monke
     for suffix in ("-wal", "-shm"):
         runs_db.with_name(runs_db.name + suffix).unlink(missing_ok=True)
     monkeypatch.setattr("core.runs._stores", {})  # a fresh server opens it anew
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     every_page_says(at, "damaged")
 
 
@@ -70,7 +68,7 @@ def test_a_checkpoint_that_cannot_be_written_ends_the_run_finished_and_says_so(r
     run = store.get(job.id)
     assert run["state"] == "done" and run["checkpoint"] is None and run["test_acc"] == job.snapshot().done.test_acc
     assert "checkpoint could not be written" in run["message"]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.switch_page("pages/compare.py").run()
     at.multiselect(key="cmp_runs").set_value([job.id]).run()
     assert not at.exception and "checkpoint could not be written" in at.warning[0].value
@@ -91,10 +89,9 @@ def test_a_store_folder_that_cannot_be_written_leaves_training_working_with_a_me
     monkeypatch.setenv("RUNS_DB", str(blocker / "runs.db"))
     monkeypatch.setattr(services, "_failed_at", None)
     monkeypatch.setattr(services, "_store_error", None)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert not at.exception and "cannot be used" in at.warning[0].value
     at.radio(key="w_pace").set_value("full").run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = services.manager().get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done"
+    job = start_job(at)
+    assert job.state == "done"
     every_page_says(at, "not-a-folder")
