@@ -34,7 +34,7 @@ def hostile_store(path, trap: str) -> dict[str, str]:
     return nicknames
 
 
-def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots):
+def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path):
     trap = f"http://127.0.0.1:{free_port()}"  # nothing listens there: any request to it is the bug
     nicknames = hostile_store(tmp_path / "runs.db", trap)
     port = free_port()
@@ -52,7 +52,6 @@ def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots
         table = page.locator("[data-testid=stTable]")
         for nick in nicknames.values():  # the table (Markdown cells) shows each nickname as typed
             assert table.get_by_text(nick, exact=True).count() == 1, nick
-        shots(page, "hostile-board", full_page=False)
         hover = page.evaluate("() => document.querySelector('.js-plotly-plot').data.flatMap(t => t.text)")
         assert nicknames["a"].replace("<", "&lt;").replace(">", "&gt;") in hover  # plotly shows entities as text
 
@@ -64,7 +63,6 @@ def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots
         assert nicknames["a"] in legend and nicknames["img"] in legend  # drawn as the characters typed
         buttons = " ".join(page.get_by_test_id("stDownloadButton").all_inner_texts())
         assert nicknames["img"] in buttons  # the CSV buttons' labels
-        shots(page, "hostile-compare", full_page=False)
 
         main = page.locator("[data-testid=stMain]")
         assert (
