@@ -10,8 +10,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# Runs made by the tests go to a throwaway database, never to the developer's runs/.
-os.environ.setdefault("RUNS_DB", str(Path(tempfile.mkdtemp(prefix="runs-")) / "runs.db"))
+# Runs made by the tests go to a throwaway database, never to the developer's runs/: one per process, so each
+# pytest-xdist worker (which inherits the controller's environment) gets its own.
+if os.environ.get("RUNS_DB") in (None, os.environ.get("TESTS_THROWAWAY_RUNS_DB")):
+    os.environ["RUNS_DB"] = str(Path(tempfile.mkdtemp(prefix="runs-")) / "runs.db")
+    os.environ["TESTS_THROWAWAY_RUNS_DB"] = os.environ["RUNS_DB"]
+if os.environ.get("PYTEST_VERSION"):  # under pytest, not in a bench that imports this file
+    # Two workers share two cores, so a two-thread run is often a core short: OpenMP's threads then sleep instead
+    # of spinning while they wait for their partner (the arithmetic, and so every figure, stays the same).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from core import data as D  # noqa: E402
 
@@ -202,3 +209,17 @@ def ray_env() -> dict[str, str]:
 
 
 ray_env()  # before anything imports ray, which reads the mode once
+
+
+# Tests that share one outside service: the PostgreSQL test database (tables dropped, the server restarted) and
+# Ray (test_cluster_replicas ends with `ray stop --force`, which stops every Ray process on the machine).
+SHARED_SERVICES = {"test_postgres.py", "test_cluster.py", "test_cluster_replicas.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (pytest.ini: --dist loadgroup), the tests of one outside service run in one worker, one
+    after another; the others spread over the workers."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.path.name in SHARED_SERVICES or params.get("store_where") == "postgres":
+            item.add_marker(pytest.mark.xdist_group("services"))
