@@ -216,6 +216,7 @@ ray_env()  # before anything imports ray, which reads the mode once
 SHARED_SERVICES = {"test_postgres.py", "test_cluster.py", "test_cluster_replicas.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (pytest.ini: --dist loadgroup), the tests of one outside service run in one worker, one
     after another; the others spread over the workers."""
