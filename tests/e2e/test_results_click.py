@@ -16,7 +16,10 @@ def test_clicking_a_confusion_cell_shows_its_images(page, server):
     page.get_by_role("link", name="Results").click()
     page.get_by_role("heading", name="Confusion matrix").wait_for()
     page.get_by_text("test images of 0 predicted as 1").wait_for()  # the default cell, before any click
-    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')].some(el => el._fullLayout)")
+    page.wait_for_function("""() => {  // plotly has drawn the heatmap JS_CELL finds
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        const gd = plots.find(el => (el.data || []).some(t => t.type === 'heatmap'));
+        return gd && gd._fullLayout && gd._fullLayout.xaxis; }""")
     charts_before = page.locator(".js-plotly-plot").count()
     x, y = page.evaluate(JS_CELL, ["res_cm", 3, 3])  # the diagonal cell of the 3s: the 3s it got right
     page.mouse.click(x, y)
