@@ -11,8 +11,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# Runs made by the tests go to a throwaway database, never to the developer's runs/.
-os.environ.setdefault("RUNS_DB", str(Path(tempfile.mkdtemp(prefix="runs-")) / "runs.db"))
+# Runs made by the tests go to a throwaway database, never to the developer's runs/: one per process, so each
+# pytest-xdist worker (which inherits the controller's environment) gets its own.
+if os.environ.get("RUNS_DB") in (None, os.environ.get("TESTS_THROWAWAY_RUNS_DB")):
+    os.environ["RUNS_DB"] = str(Path(tempfile.mkdtemp(prefix="runs-")) / "runs.db")
+    os.environ["TESTS_THROWAWAY_RUNS_DB"] = os.environ["RUNS_DB"]
+if os.environ.get("PYTEST_VERSION"):  # under pytest, not in a bench that imports this file
+    # Two workers share two cores, so a two-thread run is often a core short: OpenMP's threads then sleep instead
+    # of spinning while they wait for their partner (the arithmetic, and so every figure, stays the same).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from core import data as D  # noqa: E402
 
@@ -72,6 +79,42 @@ def until(predicate, timeout: float = 60, every: float = 0.1) -> bool:
             return True
         time.sleep(every)
     return bool(predicate())
+
+
+def app(*, run: bool = True, **query: str):
+    """The dashboard in AppTest, routed through app.py like the server, with `query` as its URL's parameters;
+    run once unless `run=False` (to run it inside a language, say)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query)
+    return at.run() if run else at
+
+
+def start_job(at, wait: str | None = "end", timeout: float = 60, label: str = "Start", follow: bool = False):
+    """Click the page's Start button (the first whose label holds `label`) and return the job it started, once it
+    has ended (wait="end"), once its first batch is recorded ("first batch"), or at once (None). With `follow`,
+    the page reruns every 0.2 s while it waits, as its fragment would in a browser (AppTest never fires
+    run_every), and once more when the wait is over. Past `timeout` seconds the test fails: it never hangs."""
+    from ui.services import current
+
+    next(b for b in at.button if label in b.label).click().run()
+    assert not at.exception, at.exception
+    job = current().jobs.get(at.session_state["job_id"])
+    if wait is None:
+        return job
+    reached = job.wait_first_batch if wait == "first batch" else job.wait
+    if follow:
+
+        def rerun_and_check() -> bool:
+            at.run()
+            return reached(0)
+
+        assert until(rerun_and_check, timeout, 0.2), f"job still {job.state} after {timeout} s"
+        at.run()
+    else:
+        assert reached(timeout), f"job still {job.state} after {timeout} s"
+    return job
 
 
 def require_real(name: str) -> Path:
@@ -191,3 +234,18 @@ def ray_env() -> dict[str, str]:
 
 
 ray_env()  # before anything imports ray, which reads the mode once
+
+
+# Tests that share one outside service: the PostgreSQL test database (tables dropped, the server restarted) and
+# Ray (test_cluster_replicas ends with `ray stop --force`, which stops every Ray process on the machine).
+SHARED_SERVICES = {"test_postgres.py", "test_cluster.py", "test_cluster_replicas.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (pytest.ini: --dist loadgroup), the tests of one outside service run in one worker, one
+    after another; the others spread over the workers."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.path.name in SHARED_SERVICES or params.get("store_where") == "postgres":
+            item.add_marker(pytest.mark.xdist_group("services"))

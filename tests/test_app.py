@@ -1,34 +1,21 @@
 """AppTest: every page renders on digits; a run started from the Train page finishes and fills Results."""
 
 import json
-import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PAGES, ROOT, live_charts, live_views, plotly_array
-from ui.services import current
-
-
-def app():
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+from tests.conftest import PAGES, app, live_charts, live_views, plotly_array, start_job, until
 
 
 def button(at, text):
     return next(b for b in at.button if text in b.label)
 
 
-def wait_for(at, state, timeout=60):
-    """Poll as the fragment would: AppTest never fires run_every, so rerun until the job is in `state`."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        at.run()
-        job = current().jobs.get(at.session_state["job_id"])
-        if job.state == state:
-            at.run()
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job still {job.state}")
+def wait_for(at, state):
+    """Start, then poll as the fragment would until the run ends; it must end in `state`."""
+    job = start_job(at, follow=True)
+    assert job.state == state, (job.state, job.snapshot().message)
+    return job
 
 
 def no_errors(at):
@@ -46,8 +33,8 @@ def test_every_page_renders_without_exception(page):
 def test_train_on_digits_then_results_show_grid_and_matrix():
     at = no_errors(app())
     at.number_input(key="w_epochs").set_value(3)
-    no_errors(button(at, "Start").click().run())
     job = wait_for(at, "done")
+    no_errors(at)
     assert job.snapshot().done.test_acc > 0.5
     # the ended run keeps the running view's place: its heading and result line, then the figures below
     view = live_views(at)["live"]
@@ -79,14 +66,12 @@ def test_stop_ends_a_running_job():
     at = no_errors(app())
     at.number_input(key="w_batch").set_value(1)
     at.number_input(key="w_epochs").set_value(20)
-    button(at, "Start").click().run()
+    job = start_job(at, wait=None)
     # the click's own run already shows the job (Start runs as a callback, before the page)
     assert button(at, "Start").disabled is True and button(at, "Stop").disabled is False
     head = live_views(at)["live"]["head"]  # running or queued: in the live view
     assert "Running" in head or "Queued" in head
-    job = current().jobs.get(at.session_state["job_id"])
-    while job.snapshot().last_batch is None:
-        time.sleep(0.05)
+    assert until(lambda: job.snapshot().last_batch is not None, 30, 0.05)
     at.run()
     assert button(at, "Stop").disabled is False and button(at, "Start").disabled is True
     # while it runs, everything that changes each second is in one live view: heading, bar and both charts
@@ -112,9 +97,7 @@ def test_pause_step_and_resume_from_the_train_page(optimizer, change, update):
     at.select_slider(key="w_lr").set_value(0.01)
     at.number_input(key="w_batch").set_value(1)
     at.number_input(key="w_epochs").set_value(20)
-    button(at, "Start").click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    assert job.wait_first_batch(30)
+    job = start_job(at, wait="first batch", timeout=30)
     assert button(at, "Step").disabled  # only a paused run steps
     button(at, "Pause").click().run()
     assert job.snapshot().paused and live_views(at)["live"]["head"].startswith("⏸️ Paused")
@@ -183,7 +166,6 @@ def test_diverging_run_explains_itself_and_keeps_the_curve():
     at.radio(key="w_optimizer").set_value("adam").run()
     at.select_slider(key="w_lr").set_value(3.0).run()
     at.number_input(key="w_epochs").set_value(5).run()
-    button(at, "Start").click().run()
     job = wait_for(at, "failed")
     assert "learning rate (3) is probably too high" in at.error[0].value
     assert "Traceback" not in at.error[0].value
@@ -205,22 +187,18 @@ def test_a_run_with_too_high_a_rate_ends_with_an_explanation_and_a_slow_one_with
     at.radio(key="w_optimizer").set_value("adam").run()
     at.select_slider(key="w_lr").set_value(0.3).run()
     at.number_input(key="w_epochs").set_value(3).run()
-    button(at, "Start").click().run()
     wait_for(at, "done")
     assert "Done" in live_views(at)["live"]["head"]
     assert "learning rate (0.3) is too high" in at.warning[0].value
     at.selectbox(key="w_model").select("softmax").run()
     at.radio(key="w_optimizer").set_value("sgd").run()
     at.select_slider(key="w_lr").set_value(0.0001).run()
-    button(at, "Start").click().run()
     wait_for(at, "done")
     assert "probably too low" in at.info[0].value and not at.warning
 
 
 def test_settings_live_in_the_url_and_a_link_brings_them_back():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params.update({"model": "mlp", "lr": "0.01", "epochs": "7", "batch_size": "oops", "dataset": "nope"})
-    no_errors(at.run())
+    at = no_errors(app(model="mlp", lr="0.01", epochs="7", batch_size="oops", dataset="nope"))
     assert at.selectbox(key="w_model").value == "mlp" and at.select_slider(key="w_lr").value == 0.01
     assert at.number_input(key="w_epochs").value == 7
     assert at.number_input(key="w_batch").value == 32 and at.selectbox(key="w_dataset").value == "digits"  # bad: left

@@ -38,6 +38,11 @@ def cluster():
     c.shutdown()
 
 
+def state_of(store: RunStore, run_id: str) -> str | None:
+    """The run's state as the store keeps it; None while the coordinator has not written its row yet."""
+    return (store.get(run_id) or {}).get("state")
+
+
 def replica(cluster, name: str | None = None, **settings):
     """One app replica's Jobs; replicas given the same name share one coordinator (one class)."""
     from core.backends.ray_cluster import ClusterJobs
@@ -52,13 +57,17 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     cfg = CFG.with_(epochs=4, pace="slow")
     job = jobs.submit(cfg, "ada", student="s1")
     assert job.wait_first_batch(60)
-    seen, mid = set(), None
-    while job.state in ACTIVE:
+    seen, mids = set(), [None]
+
+    def followed_to_the_end() -> bool:
         snap = job.snapshot()
         seen.add(len(snap.steps))
-        mid = snap if snap.state == RUNNING and snap.epochs else mid
-        time.sleep(0.25)
-    s = job.snapshot()
+        if snap.state == RUNNING and snap.epochs:
+            mids[0] = snap
+        return job.state not in ACTIVE
+
+    assert until(followed_to_the_end, 60, 0.25), job.state
+    mid, s = mids[0], job.snapshot()
     assert s.state == DONE, s.message
     assert len(seen) >= 4, "the curve should grow while it trains, as the live chart shows it"
     # Results and Inside read a running run's newest weights and test predictions, and a finished run's model
@@ -69,7 +78,7 @@ def test_a_cluster_run_is_followed_live_matches_one_trained_here_and_is_recorded
     here = JobManager().submit(cfg)  # threads_for gives the digits one thread here too: the same arithmetic
     assert here.wait(60)
     assert here.snapshot().losses == s.losses, "same config and seed must give the same curve on both backends"
-    assert until(lambda: RunStore(store).get(job.id)["state"] == "done", 10)
+    assert until(lambda: state_of(RunStore(store), job.id) == "done", 10)
     assert RunStore(store).get(job.id)["test_acc"] == pytest.approx(s.done.test_acc)
     assert len(RunStore(store).epochs(job.id)) == 4
     jobs.close()
@@ -199,7 +208,7 @@ def test_a_killed_replica_loses_no_run_and_its_abandoned_tabs_runs_stop_after_th
     assert until(lambda: followed.state == DONE, 60), followed.snapshot().message
     assert len(followed.snapshot().epochs) == 8
     # the coordinator records the end just after the run reports it
-    assert until(lambda: RunStore(store).get(followed.id)["state"] == "done", 10)
+    assert until(lambda: state_of(RunStore(store), followed.id) == "done", 10)
     assert len(RunStore(store).epochs(followed.id)) == 8
     b.close()
 
@@ -228,7 +237,7 @@ def test_postgres_restarted_during_a_class_loses_no_run_and_running_ones_keep_re
     _restart_postgres()
     assert until(lambda: running.state == DONE, 60), running.snapshot().message
     store = RunStore(url)
-    assert until(lambda: store.get(running.id)["state"] == "done", 10)
+    assert until(lambda: state_of(store, running.id) == "done", 10)
     assert store.get(finished.id)["state"] == "done" and len(store.epochs(finished.id)) == 3
     assert store.get(running.id)["state"] == "done" and len(store.epochs(running.id)) == 10
     jobs.close()

@@ -1,11 +1,9 @@
 """Compare with runs that look alike: two runs of the same settings by the same (anonymous) student."""
 
-from streamlit.testing.v1 import AppTest
-
 from core.config import TrainConfig
 from core.jobs import JobManager
 from core.recorder import Recorder
-from tests.conftest import ROOT
+from tests.conftest import app
 
 
 def test_two_identical_runs_can_be_compared_and_deleted(own_services):
@@ -13,7 +11,7 @@ def test_two_identical_runs_can_be_compared_and_deleted(own_services):
     mgr = JobManager(listeners=(Recorder(store),))
     a, b = mgr.submit(TrainConfig(epochs=1)), mgr.submit(TrainConfig(epochs=1))
     assert a.wait(60) and b.wait(60)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.switch_page("pages/compare.py").run()
     at.multiselect(key="cmp_runs").set_value([a.id, b.id]).run()
     assert not at.exception

@@ -1,14 +1,11 @@
 """A busy class server is shared fairly: no student fills it, the queue takes turns, a short run does not wait
 behind long ones, and a student who is refused is told why."""
 
-import time
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import core.jobs as J
 from core.config import TrainConfig
-from tests.conftest import ROOT
+from tests.conftest import app, start_job, until
 from ui.services import current
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=2)
@@ -42,9 +39,7 @@ def test_the_queue_serves_students_with_fewer_runs_first():
         assert bob.snapshot().queue_position == 1  # ahead of ada's second and third
         assert [j.snapshot().queue_position for j in ada[1:]] == [2, 3]
         ada[0].stop()
-        deadline = time.time() + 10
-        while bob.state != "running" and time.time() < deadline:
-            time.sleep(0.01)
+        until(lambda: bob.state == "running", 10, 0.01)
         assert bob.state == "running" and ada[1].state == "queued"
     finally:
         mgr.close()
@@ -69,13 +64,13 @@ def test_a_short_run_does_not_wait_behind_long_ones():
 
 def test_the_train_page_says_why_a_start_was_refused(monkeypatch):
     monkeypatch.setattr(current().jobs, "per_student", 1)
-    first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    first = app()
     first.text_input(key="w_nick").input("ada").run()
     first.number_input(key="w_epochs").set_value(100).run()  # slow motion: it runs on while the second tab tries
-    next(b for b in first.button if "Start" in b.label).click().run()
-    second = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()  # ada's second tab
+    job = start_job(first, wait=None)
+    second = app()  # ada's second tab
     second.text_input(key="w_nick").input("ada").run()
     next(b for b in second.button if "Start" in b.label).click().run()
     assert not second.exception and "stop one, or wait" in second.warning[-1].value
     assert "job_id" not in second.session_state  # nothing started
-    current().jobs.get(first.session_state["job_id"]).stop()
+    job.stop()

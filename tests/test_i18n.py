@@ -12,10 +12,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from google.protobuf.json_format import MessageToDict
-from streamlit.testing.v1 import AppTest
 
 from core import i18n
-from tests.conftest import PAGES, ROOT
+from tests.conftest import PAGES, ROOT, app, start_job
 
 PO = i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
 
@@ -154,8 +153,7 @@ def own_store(own_services):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_in_chinese_shows_no_english(page, own_store):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = "zh_CN"
+    at = app(run=False, lang="zh_CN")
     with i18n.using("zh_CN"):  # AppTest calls a widget's format_func in this thread
         at.run()
         at.switch_page(page).run()
@@ -239,15 +237,11 @@ def test_image_and_loss_advice_in_chinese():
 
 def test_every_page_in_chinese_with_a_finished_run_shows_no_english(own_store):
     """The same after a run: its heading, progress line, charts, results, weights and the run tables."""
-    from ui.services import current
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.query_params["lang"] = "zh_CN"
+    at = app(run=False, lang="zh_CN")
     with i18n.using("zh_CN"):
         at.run()
         at.number_input(key="w_epochs").set_value(2).run()
-        next(b for b in at.button if "开始训练" in b.label).click().run()
-        assert current().jobs.get(at.session_state["job_id"]).wait(60)
+        start_job(at, label="开始训练")
         left = {}
         for page in PAGES:
             at.switch_page(page).run()

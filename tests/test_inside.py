@@ -3,19 +3,16 @@
 import base64
 import io
 import json
-import time
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
-from streamlit.testing.v1 import AppTest
 
 from core import data as D
 from core import models as M
 from core import plots
-from tests.conftest import ROOT, plotly_array
-from ui.services import current
+from tests.conftest import app, plotly_array, start_job, until
 
 
 def test_templates_are_the_real_W():
@@ -48,20 +45,19 @@ def test_feature_map_shapes_match_the_table(size):
 
 
 def _trained_app(model="softmax", **extra):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.selectbox(key="w_model").select(model).run()
     if model == "cnn":
         at.radio(key="w_optimizer").set_value("adam").run()
         at.select_slider(key="w_lr").set_value(0.01).run()
     at.number_input(key="w_epochs").set_value(2).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done"
+    job = start_job(at)
+    assert job.state == "done"
     return at.switch_page("pages/inside.py").run(), job
 
 
 def test_inside_page_without_a_run_says_to_train_first():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.switch_page("pages/inside.py").run()
     assert not at.exception
     assert "Train a model first" in at.info[0].value
@@ -142,13 +138,11 @@ def test_code_view_shows_what_trained_the_run_in_view():
 
 def test_results_and_inside_show_a_run_inside_its_first_epoch():
     """From the first seconds: the newest weights, and predictions of a test sample, before any epoch ends."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.radio(key="w_pace").set_value("slow").run()  # the first epoch lasts at least a second
     at.number_input(key="w_batch").set_value(1).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    while job.snapshot().peek is None:
-        time.sleep(0.01)
+    job = start_job(at, wait=None)
+    assert until(lambda: job.snapshot().peek is not None, 30, 0.01)
     job.stop()  # held inside epoch 1, so the pages cannot wait for an epoch's end
     assert job.wait(10) and not job.snapshot().epochs
     at.switch_page("pages/results.py").run()

@@ -43,8 +43,7 @@ def test_stop_takes_effect_within_a_batch_and_frees_the_slot():
     mgr = J.JobManager(cap=1)
     job = mgr.submit(SLOW)
     waiting = mgr.submit(CFG)
-    while job.snapshot().last_batch is None:
-        time.sleep(0.01)
+    assert until(lambda: job.snapshot().last_batch is not None, 30, 0.01)
     assert waiting.snapshot().state == "queued" and waiting.snapshot().queue_position == 1
     t = time.time()
     job.stop()
@@ -190,9 +189,7 @@ def test_memory_is_handed_back_whenever_a_job_ends(monkeypatch):
         cancelled = mgr.submit(TrainConfig(dataset="digits", epochs=1))
         cancelled.stop()
         assert done.wait(60) and cancelled.wait(5)
-        deadline = time.time() + 5
-        while len(calls) < 2 and time.time() < deadline:
-            time.sleep(0.05)
+        until(lambda: len(calls) >= 2, 5, 0.05)
         assert len(calls) >= 2
     finally:
         mgr.close()

@@ -9,7 +9,6 @@ import sys
 from collections import OrderedDict
 
 import pytest
-from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from core import models as M
@@ -17,7 +16,7 @@ from core.config import TrainConfig
 from core.events import Stepped
 from core.optim import Piece
 from core.train import Control, train
-from tests.conftest import PAGES, ROOT
+from tests.conftest import PAGES, ROOT, app, start_job
 from ui.services import current
 
 SOURCES = [p for folder in ("core", "ui", "pages") for p in (ROOT / folder).rglob("*.py")] + [ROOT / "app.py"]
@@ -144,13 +143,12 @@ def test_step_lays_open_a_registered_model(tiny_registered):
 
 
 def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered, capsys):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert TINY.label in at.selectbox(key="w_model").options
     at.selectbox(key="w_model").select("tiny").run()
     at.number_input(key="w_epochs").set_value(2).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done", job.snapshot().message
+    job = start_job(at)
+    assert job.state == "done", job.snapshot().message
     assert job.snapshot().done.test_acc > 0.5 and current().store().get(job.id)["config"]["model"] == "tiny"
 
     for page in PAGES:

@@ -1,21 +1,14 @@
 """A link to a run (Compare's Open: ?run=<id>) opens that run on Results and Inside, says whose it is, and says
 when it cannot be shown yet: never the viewer's own run in its place."""
 
-from streamlit.testing.v1 import AppTest
-
 from core.config import TrainConfig
-from tests.conftest import ROOT
-
-
-def app():
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+from tests.conftest import app, start_job
 
 
 def test_open_shows_the_named_run_and_whose_it_is_or_that_it_is_still_training(own_services):
     at = app()  # this student's own run, which a link must not replace
     at.number_input(key="w_epochs").set_value(1).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    assert own_services.jobs.get(at.session_state["job_id"]).wait(60)
+    start_job(at)
     store = own_services.store()  # another student's runs, as the class's store keeps them
     store.start("ada-1", TrainConfig(lr=0.1), "ada")
     store.finish("ada-1", "stopped", None)

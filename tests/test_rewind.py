@@ -83,17 +83,11 @@ def test_a_long_run_stores_only_the_epochs_its_bound_keeps(tmp_path, monkeypatch
 
 
 def trained_in_app(epochs=3):
-    from streamlit.testing.v1 import AppTest
+    from tests.conftest import app, start_job
 
-    from tests.conftest import ROOT
-    from ui.services import current
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.number_input(key="w_epochs").set_value(epochs).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    assert job.wait(60)
-    return at, job
+    return at, start_job(at)
 
 
 def test_results_rewound_to_epoch_1_shows_epoch_1s_test_accuracy():
@@ -145,15 +139,11 @@ def RunStore_default():
 
 
 def test_play_waits_for_the_run_to_end_while_inside_redraws_every_second():
-    from streamlit.testing.v1 import AppTest
+    from tests.conftest import app, start_job, until
 
-    from tests.conftest import ROOT, until
-    from ui.services import current
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     at.number_input(key="w_epochs").set_value(100).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
+    job = start_job(at, wait=None)
     try:
         assert until(lambda: len(RunStore_default().rewind_points(job.id)) >= len(PEEKS) + 1)
         at.switch_page("pages/inside.py").run()

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 import torch
@@ -22,7 +21,7 @@ from core.jobs import JobManager
 from core.recorder import Recorder
 from core.store import RunStore
 from core.train import Done, EpochEnd, evaluate_checkpoint, train
-from tests.conftest import ROOT
+from tests.conftest import ROOT, until
 
 CFG = TrainConfig(dataset="digits", model="softmax", lr=0.5, batch_size=64, epochs=3)
 
@@ -114,10 +113,7 @@ def test_kill_9_mid_run_then_reopen_marks_it_interrupted(store_where):
     )
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     run_id = proc.stdout.readline().strip()
-    deadline = time.time() + 60
-    while time.time() < deadline and len(store.epochs(run_id)) < 1:
-        time.sleep(0.2)
-    assert len(store.epochs(run_id)) >= 1, "the subprocess never finished an epoch"
+    assert until(lambda: len(store.epochs(run_id)) >= 1, 60, 0.2), "the subprocess never finished an epoch"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     reopened = RunStore(db)

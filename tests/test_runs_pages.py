@@ -2,17 +2,11 @@
 
 import time
 
-from streamlit.testing.v1 import AppTest
-
 from core.config import TrainConfig
 from core.jobs import JobManager
 from core.recorder import Recorder
-from tests.conftest import ROOT, live_charts
+from tests.conftest import app, live_charts, start_job, until
 from ui.services import current
-
-
-def app():
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
 
 
 def train_from_page(at, lr, nick="ada"):
@@ -20,10 +14,7 @@ def train_from_page(at, lr, nick="ada"):
     at.text_input(key="w_nick").input(nick).run()
     at.number_input(key="w_epochs").set_value(2).run()
     at.select_slider(key="w_lr").set_value(lr).run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = current().jobs.get(at.session_state["job_id"])
-    assert job.wait(60)
-    return job
+    return start_job(at)
 
 
 def test_same_seed_race_gives_identical_first_batch_losses():
@@ -67,9 +58,7 @@ def test_the_race_pauses_and_steps_both_sides_together():
     time.sleep(0.3)
     held = [j.snapshot().last_batch.step for j in jobs]
     next(b for b in at.button if b.label == "⏭ Step both").click().run()
-    deadline = time.time() + 10
-    while time.time() < deadline and not all(j.snapshot().stepped for j in jobs):
-        time.sleep(0.05)
+    until(lambda: all(j.snapshot().stepped for j in jobs), 10, 0.05)
     assert [j.snapshot().last_batch.step for j in jobs] == [h + 1 for h in held]
     at.run()
     assert not at.exception and sum(c.value.startswith("Step ") for c in at.caption) == 2

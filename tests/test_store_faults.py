@@ -3,14 +3,13 @@
 import sqlite3
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.config import TrainConfig
 from core.i18n import shown
 from core.jobs import JobManager
 from core.recorder import Recorder
 from core.store import RunStore
-from tests.conftest import PAGES, ROOT, services_at
+from tests.conftest import PAGES, app, services_at, start_job
 
 
 @pytest.fixture
@@ -39,13 +38,12 @@ def test_a_garbage_store_leaves_training_working_with_a_message(runs_db):
 
 def trains_and_every_page_says(services, needle: str) -> None:
     """The Train page warns, a run trains all the same (in memory), and Compare and Board say why."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = app()
     assert not at.exception
     assert "cannot be used" in at.warning[0].value and "Move or delete" in at.warning[0].value
     at.radio(key="w_pace").set_value("full").run()
-    next(b for b in at.button if "Start" in b.label).click().run()
-    job = services.jobs.get(at.session_state["job_id"])
-    assert job.wait(60) and job.state == "done"  # trained in memory
+    job = start_job(at)
+    assert job.state == "done"  # trained in memory
     every_page_says(at, needle)
 
 
@@ -60,7 +58,7 @@ def test_a_store_with_damaged_pages_shows_a_message_on_every_page(runs_db):
     for suffix in ("-wal", "-shm"):
         runs_db.with_name(runs_db.name + suffix).unlink(missing_ok=True)
     with services_at(runs_db):  # a fresh server opens it anew
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at = app()
         every_page_says(at, "damaged")
 
 
@@ -75,7 +73,7 @@ def test_a_checkpoint_that_cannot_be_written_ends_the_run_finished_and_says_so(r
         assert run["state"] == "done" and run["checkpoint"] is None
         assert run["test_acc"] == job.snapshot().done.test_acc
         assert "checkpoint could not be written" in shown(run["message"])
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        at = app()
         at.switch_page("pages/compare.py").run()
         at.multiselect(key="cmp_runs").set_value([job.id]).run()
         assert not at.exception and "checkpoint could not be written" in at.warning[0].value

@@ -144,19 +144,3 @@ def page(browser, server):
     pg.set_default_timeout(30_000)
     yield pg
     context.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: the test's tmp dir, and also $SCREENSHOT_DIR when set (to look at them)."""
-    extra = os.environ.get("SCREENSHOT_DIR")
-
-    def save(page, name: str, full_page: bool = True) -> Path:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        if extra:
-            Path(extra).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(extra) / path.name)
-        return path
-
-    return save

@@ -67,7 +67,7 @@ def stroke(page, points) -> float:
     return (t["changed"] - t["up"]) / 1000
 
 
-def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
+def test_draw_a_one_and_a_zero(browser, server, mnist_checkpoint):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -90,11 +90,6 @@ def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
         one = [(cx + 8 - 16 * i / 40, top + 40 + 200 * i / 40) for i in range(41)]  # a slightly slanted bar
         latency_one = stroke(page, one)
         said = SAYS.search(prediction(page)).group(1)
-        shots(page, f"draw-one-{mnist_checkpoint.stem}", full_page=False)
-        page.mouse.wheel(0, 600)
-        page.wait_for_timeout(500)
-        shots(page, f"draw-one-why-{mnist_checkpoint.stem}", full_page=False)
-        page.mouse.wheel(0, -2000)
         assert said == "1", said
 
         page.get_by_role("button", name="Clear").click()
@@ -105,7 +100,6 @@ def test_draw_a_one_and_a_zero(browser, server, shots, mnist_checkpoint):
         zero = [(cx + 65 * math.sin(2 * math.pi * i / 60), cy - 95 * math.cos(2 * math.pi * i / 60)) for i in range(63)]
         latency_zero = stroke(page, zero)
         said = SAYS.search(prediction(page)).group(1)
-        shots(page, f"draw-zero-{mnist_checkpoint.stem}", full_page=False)
         print(f"\n{mnist_checkpoint.stem}: mouse.up to prediction {latency_one:.3f} s (1), {latency_zero:.3f} s (0)")
         assert said == "0", said
     finally:

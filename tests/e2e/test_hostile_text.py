@@ -34,7 +34,7 @@ def hostile_store(path, trap: str) -> dict[str, str]:
     return nicknames
 
 
-def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots):
+def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path):
     trap = f"http://127.0.0.1:{free_port()}"  # nothing listens there: any request to it is the bug
     nicknames = hostile_store(tmp_path / "runs.db", trap)
     port = free_port()
@@ -54,7 +54,6 @@ def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots
         for nick in nicknames.values():  # an address from being linked is invisible: each nickname reads as typed
             assert cells.count(nick) == 1, (nick, cells)
         assert page.locator(f"a[href*='{trap[7:]}']").count() == 0  # a bare address typed as a nickname: no link
-        shots(page, "hostile-board", full_page=False)
         hover = page.evaluate("() => document.querySelector('.js-plotly-plot').data.flatMap(t => t.text)")
         assert nicknames["a"].replace("<", "&lt;").replace(">", "&gt;") in hover  # plotly shows entities as text
 
@@ -66,7 +65,6 @@ def test_nicknames_are_text_on_the_board_and_on_compare(browser, tmp_path, shots
         assert nicknames["a"] in legend and nicknames["img"] in legend  # drawn as the characters typed
         buttons = " ".join(page.get_by_test_id("stDownloadButton").all_inner_texts()).replace("\u2060", "")
         assert nicknames["img"] in buttons  # the CSV buttons' labels
-        shots(page, "hostile-compare", full_page=False)
 
         main = page.locator("[data-testid=stMain]")
         assert (

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from core.checkpoint import load_checkpoint
+from tests.conftest import until
 from tests.e2e.conftest import type_into
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
@@ -16,7 +17,7 @@ JS_XRANGE = """() => { const ax = document.querySelector('.js-plotly-plot').layo
   return [ax.range, ax.autorange]; }"""
 
 
-def test_train_digits_live_then_results(page, server, shots):
+def test_train_digits_live_then_results(page, server):
     feed, sent = [], []  # live-feed fetches; messages the page sends Streamlit (a fragment rerun is one)
     page.on("request", lambda r: feed.append(r.url) if "/api/live/" in r.url else None)
     page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(time.time())))
@@ -37,10 +38,13 @@ def test_train_digits_live_then_results(page, server, shots):
 
     # the loss chart gains points while the job runs (the view fetches the live feed about every second)
     seen = []  # (points on the loss chart, job shown as running) every ~0.6 s
-    deadline = time.time() + 20
-    while time.time() < deadline and len([r for _, r in seen if r]) < 5:
+
+    def five_looks_while_running() -> bool:
         page.wait_for_timeout(600)
         seen.append((page.evaluate(JS_POINTS), page.get_by_text("Running:").is_visible()))
+        return len([r for _, r in seen if r]) >= 5
+
+    until(five_looks_while_running, 20, 0)
     while_running = [n for n, running in seen if running]
     assert len(while_running) >= 2 and while_running[-1] > while_running[0] > 0, seen
     # Start drew into the same charts, where they were: nothing rebuilt, nothing moved (no flicker)
@@ -49,7 +53,6 @@ def test_train_digits_live_then_results(page, server, shots):
         Math.abs(document.querySelector('.js-plotly-plot').getBoundingClientRect().top + window.scrollY
                  - window.idleTop)]""")
     assert kept and moved < 1, (kept, moved)
-    shots(page, "train-running")
 
     # a student zooms into the loss curve: the zoom survives the live refreshes while points keep arriving
     box = page.locator(".js-plotly-plot").first.bounding_box()
@@ -66,7 +69,6 @@ def test_train_digits_live_then_results(page, server, shots):
     assert page.evaluate(JS_XRANGE) == zoomed and page.evaluate(JS_LAST_X) > before  # newer batches drawn
     # the refreshes came from the live feed, with no Streamlit rerun asked for meanwhile
     assert len(feed) - fetched >= 2 and not [t for t in sent if t > t0], (feed[-3:], sent)
-    shots(page, "train-zoomed")
 
     # the student switches to another tab: the hidden page stops fetching and drawing, and resumes on return
     hide = """(hidden) => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
@@ -81,18 +83,13 @@ def test_train_digits_live_then_results(page, server, shots):
     assert len(feed) > hidden_from
 
     page.get_by_text("Done:").wait_for(timeout=120_000)
-    page.wait_for_timeout(800)
-    assert page.get_by_text("Test accuracy").first.is_visible()
-    shots(page, "train-done")
+    page.get_by_text("Test accuracy").first.wait_for()  # visible
 
     page.get_by_role("link", name="Results").click()
     page.get_by_role("heading", name="Confusion matrix").wait_for()
     page.locator(".stPlotlyChart").nth(1).wait_for()
-    page.wait_for_timeout(1500)
-    heat = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-        .some(el => el.data && el.data.some(t => t.type === 'heatmap'))""")
-    assert heat
-    shots(page, "results")
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .some(el => el.data && el.data.some(t => t.type === 'heatmap'))""")  # the confusion matrix, drawn
 
     # the trained weights download as a checkpoint the app itself accepts
     with page.expect_download() as download:

@@ -1,9 +1,11 @@
 """Pause, Step and Resume clicked in a real browser: a paused run's single step laid open, at projector size."""
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import type_into
 
 
-def test_pause_step_resume_on_the_train_page(browser, server, shots):
+def test_pause_step_resume_on_the_train_page(browser, server):
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.set_default_timeout(60_000)
     page.goto(server)
@@ -19,11 +21,8 @@ def test_pause_step_resume_on_the_train_page(browser, server, shots):
     page.get_by_text("After the step").wait_for()
     page.get_by_text("by SGD, gradient written out by hand").wait_for()  # the rule that ran, its maths below
     page.locator(".js-plotly-plot").nth(3).wait_for()
-    page.wait_for_timeout(800)
-    shots(page, "paused-step-720p", full_page=False)
     page.get_by_text("− η·dW: the change").scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
-    shots(page, "paused-step-update-720p", full_page=False)
+    expect(page.get_by_text("− η·dW: the change")).to_be_in_viewport()
     first = page.get_by_text("Loss on step").first.inner_text()
     page.get_by_role("button", name="⏭ Step").click()
     page.wait_for_function(

@@ -6,7 +6,7 @@ def bottom(locator) -> float:
     return box["y"] + box["height"]
 
 
-def test_train_page_fits_a_projector(browser, server, shots):
+def test_train_page_fits_a_projector(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -22,6 +22,5 @@ def test_train_page_fits_a_projector(browser, server, shots):
         charts = page.locator(".js-plotly-plot")
         assert charts.count() == 2 and all(bottom(charts.nth(i)) <= 720 for i in range(2))  # no result pushed them
         assert page.get_by_text("test accuracy", exact=False).first.is_visible()
-        shots(page, "projector-train-done", full_page=False)
     finally:
         context.close()

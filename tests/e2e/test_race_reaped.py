@@ -1,8 +1,8 @@
 """A same-seed race belongs to the tab that started it: closing that tab stops both of its runs."""
 
 import sqlite3
-import time
 
+from tests.conftest import until
 from tests.e2e.conftest import free_port, start_server, type_into
 
 
@@ -28,14 +28,10 @@ def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
         type_into(page, "Your nickname (shown on the class board)", "Ada")  # the race's runs are hers
         page.get_by_role("link", name="Race", exact=True).click()
         page.get_by_role("button", name="🏁 Start the race").click()
-        deadline = time.time() + 30
-        while time.time() < deadline and [s for _, s, _ in race_runs(db)] != ["running", "running"]:
-            time.sleep(0.2)
+        until(lambda: [s for _, s, _ in race_runs(db)] == ["running", "running"], 30, 0.2)
         assert [s for _, s, _ in race_runs(db)] == ["running", "running"], race_runs(db)
         context.close()  # the student closes the tab
-        deadline = time.time() + 60
-        while time.time() < deadline and any(s == "running" for _, s, _ in race_runs(db)):
-            time.sleep(0.5)
+        until(lambda: not any(s == "running" for _, s, _ in race_runs(db)), 60, 0.5)
         runs = race_runs(db)
         assert [s for _, s, _ in runs] == ["stopped", "stopped"], runs
         assert all("tab was closed" in m for _, _, m in runs), runs

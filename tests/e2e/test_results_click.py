@@ -9,14 +9,17 @@ JS_CELL = """([name, col, row]) => {
 }"""
 
 
-def test_clicking_a_confusion_cell_shows_its_images(page, server, shots):
+def test_clicking_a_confusion_cell_shows_its_images(page, server):
     page.goto(server)
     page.get_by_role("button", name="▶ Start training").click()
     page.get_by_text("Done:").wait_for(timeout=60_000)
     page.get_by_role("link", name="Results").click()
     page.get_by_role("heading", name="Confusion matrix").wait_for()
     page.get_by_text("test images of 0 predicted as 1").wait_for()  # the default cell, before any click
-    page.wait_for_timeout(1000)  # plotly has drawn the heatmap
+    page.wait_for_function("""() => {  // plotly has drawn the heatmap JS_CELL finds
+        const plots = [...document.querySelectorAll('.js-plotly-plot')];
+        const gd = plots.find(el => (el.data || []).some(t => t.type === 'heatmap'));
+        return gd && gd._fullLayout && gd._fullLayout.xaxis; }""")
     charts_before = page.locator(".js-plotly-plot").count()
     x, y = page.evaluate(JS_CELL, ["res_cm", 3, 3])  # the diagonal cell of the 3s: the 3s it got right
     page.mouse.click(x, y)
@@ -27,7 +30,6 @@ def test_clicking_a_confusion_cell_shows_its_images(page, server, shots):
         .map(a => a.text)""")
     captions = [c for c in captions if c]
     assert captions and all(c.startswith("#") for c in captions), captions
-    shots(page, "results-cell-clicked", full_page=False)
     x, y = page.evaluate(JS_CELL, ["res_cm", 8, 3])  # another cell: 3s predicted as 8
     page.mouse.click(x, y)
     page.get_by_text("test images of 3 predicted as 8").wait_for(timeout=15_000)

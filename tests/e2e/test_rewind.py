@@ -12,7 +12,7 @@ def slide_to_start(page, label: str) -> None:
     page.wait_for_timeout(300)
 
 
-def test_rewind_inside_and_results_and_play_the_templates(browser, server, shots):
+def test_rewind_inside_and_results_and_play_the_templates(browser, server):
     page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     page.set_default_timeout(60_000)
     page.goto(server + "/?epochs=4")
@@ -23,7 +23,6 @@ def test_rewind_inside_and_results_and_play_the_templates(browser, server, shots
     page.get_by_text("weights after the finished run").wait_for()
     slide_to_start(page, "Rewind: the model at")
     page.get_by_text(re.compile(r"weights after \d+% of epoch 1 \(rewound\)")).wait_for()
-    shots(page, "rewind-inside-720p", full_page=False)
 
     thumb = page.get_by_role("slider", name="Rewind: the model at")
     thumb.press("End")
@@ -37,7 +36,6 @@ def test_rewind_inside_and_results_and_play_the_templates(browser, server, shots
     play.locator(".updatemenu-button").filter(has_text="Play").click()
     page.wait_for_function(f"gd => ({active})(gd) === {frames - 1}", arg=play.element_handle(), timeout=20_000)
     assert play.evaluate("gd => gd.layout.sliders[0].steps.at(-1).label") == "epoch 4"
-    shots(page, "rewind-play-720p", full_page=False)
 
     page.get_by_role("link", name="Results").click()
     page.get_by_text("What did it learn?").wait_for()
@@ -46,4 +44,3 @@ def test_rewind_inside_and_results_and_play_the_templates(browser, server, shots
         page.get_by_role("slider", name="Rewind: the model at").press("ArrowRight")
         page.wait_for_timeout(300)
     page.get_by_text("rewound to epoch 1").wait_for()
-    shots(page, "rewind-results-720p", full_page=False)
