@@ -1,11 +1,15 @@
 """Inside the model: weights, filters, feature maps, shapes, and the exact code and maths that run."""
 
+import base64
+import html
 import inspect
+import io
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
+from PIL import Image
 
 from core import data as D
 from core import explain as E
@@ -68,7 +72,7 @@ def weight_view_ui(view: M.WeightView, model, info, snap, playable: bool) -> Non
     """One of the spec's pictures of the weights, and its Play over the run's kept points once the run ended
     (while it trains this fragment redraws every second: an animation would be rebuilt each time)."""
     if view.title:
-        st.subheader(tr(view.title))
+        st.header(tr(view.title))
     if view.text:
         st.markdown(tr(view.text))
     for key, fig in zip(view.keys, view.figures(model, info.size, info.class_names)):
@@ -113,10 +117,26 @@ def square(img: np.ndarray) -> np.ndarray:
     return out
 
 
+def pictures_ui(where, images: list[np.ndarray], captions: list[str], px: int) -> None:
+    """Grey pictures (uint8, or floats in 0..1) in one row that wraps, each px wide with its caption, which is also
+    its text alternative (st.image gives its pictures none: axe-core's image-alt)."""
+    figures = []
+    for img, caption in zip(images, captions):
+        if img.dtype != np.uint8:
+            img = (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+        png = io.BytesIO()
+        Image.fromarray(img).save(png, format="PNG")
+        src, text = base64.b64encode(png.getvalue()).decode(), html.escape(caption)
+        figures.append(
+            f'<figure><img src="data:image/png;base64,{src}" alt="{text}" width="{px}" height="{px}">'
+            f"<figcaption>{text}</figcaption></figure>"
+        )
+    where.markdown(f'<div class="pictures">{"".join(figures)}</div>', unsafe_allow_html=True)
+
+
 def steps_ui(where, steps, px: int = 120):
     """The preparation's pictures in one row that wraps, each px wide: on a phone they stay small, side by side."""
-    images = [crisp(square(img), px) for _, img in steps]
-    where.image(images, caption=[name for name, _ in steps], width=px, clamp=True)
+    pictures_ui(where, [crisp(square(img), px) for _, img in steps], [name for name, _ in steps], px)
 
 
 def predict_ui(model, ds, spec: M.ModelSpec) -> None:
@@ -149,14 +169,14 @@ def predict_ui(model, ds, spec: M.ModelSpec) -> None:
         image, caption = (prep.array * 255).round().astype(np.uint8), tr("Your image, as the model sees it")
     if source != "Draw":
         picture, bars = st.columns([1, 3], vertical_alignment="center")
-        picture.image(crisp(image, 224), caption=caption, clamp=True)
+        pictures_ui(picture, [crisp(image, 224)], [caption], 224)
     with torch.no_grad():
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
     best = int(np.argmax(probs))
     bars.markdown(tr("#### The model says: **{name}** ({sure:.0%} sure)", name=names[best], sure=probs[best]))
     chart(bars, plots.probability_bars(probs, names, true, height=270), key="in_probs")
-    st.subheader(tr("Why this prediction"))
+    st.header(tr("Why this prediction"))
     WHY[spec.explain.name](model, x, probs, info)
     feature_maps_ui(M.feature_maps(spec, trace))
 
@@ -164,7 +184,7 @@ def predict_ui(model, ds, spec: M.ModelSpec) -> None:
 def feature_maps_ui(maps: list) -> None:
     """Each image-shaped stage the spec names, its channels side by side (a convolution's signed, in colour)."""
     if maps:
-        st.subheader(tr("Feature maps after each stage"))
+        st.header(tr("Feature maps after each stage"))
     for name, out in maps:
         fig = plots.tile_grid(
             out.numpy(), 6, diverging=name.startswith("conv"), title=f"{name}: {[1, *out.shape]}", tile_px=110
@@ -263,7 +283,7 @@ COLUMNS = {
 
 def shapes_ui(cfg, spec: M.ModelSpec, info) -> None:
     model = M.build(cfg.model, info.size, len(info.classes), cfg.hidden)
-    st.subheader(tr("{model} on {size}×{size} images", model=spec.display_label, size=info.size))
+    st.header(tr("{model} on {size}×{size} images", model=spec.display_label, size=info.size))
     rows = M.layer_table(model, info.size)
     table = pd.DataFrame(rows).rename(columns={column: tr(heading) for column, heading in COLUMNS.items()})
     st.dataframe(table, hide_index=True, width="stretch")
@@ -311,7 +331,7 @@ def code_ui(cfg, spec: M.ModelSpec, info) -> None:
     )
     for piece in training_code(cfg):
         piece_ui(piece)
-    st.subheader(tr("Why this prediction: the code"))
+    st.header(tr("Why this prediction: the code"))
     st.markdown(tr(spec.explain.text))
     piece_ui(spec.explain.piece)
 

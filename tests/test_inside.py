@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -117,9 +118,9 @@ def test_upload_flow_in_the_page(monkeypatch):
 def test_predict_tab_shows_the_test_image_and_labels_every_class():
     at, _ = _trained_app("softmax")
     assert not at.exception
-    images = at.get("image")
-    assert len(images) == 1  # the test image itself, beside its probabilities
-    assert "Test image #0" in images[0].proto.imgs[0].caption
+    pictures = [m.value for m in at.markdown if 'class="pictures"' in m.value]
+    assert len(pictures) == 1 and pictures[0].count("<img ") == 1  # the test image itself, beside its probabilities
+    assert 'alt="Test image #0' in pictures[0]  # its caption is its text alternative
     probs = next(c for c in at.get("plotly_chart") if c.key == "in_probs")
     xaxis = json.loads(probs.proto.spec)["layout"]["xaxis"]
     assert xaxis["type"] == "category" and xaxis["dtick"] == 1  # "0".."9" all labelled, not every other one
@@ -192,7 +193,8 @@ def test_drawing_is_prepared_and_explained_by_softmax_evidence():
     at.session_state["in_canvas_0"] = canvas_state(a_drawn_one())
     at.run()
     assert not at.exception
-    steps = [i.caption for img in at.get("image") for i in img.proto.imgs]  # one row of pictures
+    row = next(m.value for m in at.markdown if 'class="pictures"' in m.value)  # one row of pictures
+    steps = re.findall(r'alt="([^"]*)"', row)
     assert steps == ["cropped to the ink", "scaled to fit 8×8", "centred by mass, 8×8"]
     s = job.snapshot()
     model = restore(s.config.to_dict(), s.done.weights)

@@ -157,7 +157,7 @@ def test_a_registered_model_appears_on_every_page_and_in_the_cli(tiny_registered
     at.switch_page("pages/inside.py").run()
     assert any(TINY.label in c.value for c in at.caption)  # the weights tab names the model
     assert any("no picture of its weights yet" in i.value for i in at.info)  # it offers no weight view
-    assert any(TINY.label in s.value for s in at.subheader)  # the shapes tab lists its layers
+    assert any(TINY.label in s.value for s in at.header)  # the shapes tab lists its layers
     assert list(at.dataframe[0].value.iloc[:, 0]) == ["input", "flatten", "hidden", "act", "readout", "softmax"]
     assert "in_probs" in {c.key for c in at.get("plotly_chart")}  # and it predicts a test image
     assert "in_saliency" in {c.key for c in at.get("plotly_chart")}  # explained by the default, saliency
