@@ -244,7 +244,8 @@ def download(
     try:
         cls(str(root), train=True, download=True)
     except Exception as e:  # URLError, RuntimeError (md5), OSError (disk): all mean "not downloaded"
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        # the whole reason, not its first line: torchvision's first ends "Error downloading ....gz:" and says why below
+        first = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:300] or type(e).__name__
         raise DatasetMissing(missing_message(name, root) + tr(" Download failed: {error}", error=first)) from None
     found = _find_in(root / info(name).torchvision_name / "raw")
     if not found:

@@ -260,7 +260,8 @@ def confusion_heatmap(cm: np.ndarray, classes, normalized: bool = False, height:
         )
     )
     fig.update_yaxes(title=tr("true class"), autorange="reversed", type="category")
-    fig.update_xaxes(title=tr("predicted class"), type="category", tickangle=-30)
+    long = max(len(str(c)) for c in classes) > 3  # garment names tilt to fit; digits stand upright
+    fig.update_xaxes(title=tr("predicted class"), type="category", tickangle=-30 if long else 0)
     title = tr("Confusion matrix (row-normalized)") if normalized else tr("Confusion matrix (counts)")
     return _layout(fig, height, title)
 
@@ -279,7 +280,7 @@ def image_grid(
         vertical_spacing=0.3 / rows,
     )
     for i, img in enumerate(images):
-        rgb = np.repeat((255 - img)[..., None], 3, axis=2)  # dark ink on white reads better on a projector
+        rgb = np.repeat(img[..., None], 3, axis=2)  # as stored, white ink on black: as the model sees it, and as Inside
         fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
     for i, ann in enumerate(fig.layout.annotations[:n]):
         ann.font = dict(size=13, color="#c62828" if wrong and wrong[i] else "#222")
@@ -369,7 +370,14 @@ def probability_bars(probs, classes, true_class: int | None = None, height: int 
     if true_class is not None and true_class != best:
         colors[best] = "#c62828"
     fig = go.Figure(
-        go.Bar(x=list(classes), y=probs, marker_color=colors, text=[f"{p:.2f}" for p in probs], textposition="outside")
+        go.Bar(
+            x=list(classes),
+            y=probs,
+            marker_color=colors,
+            text=[f"{p:.2f}" for p in probs],
+            textposition="outside",
+            cliponaxis=False,  # a 0.99's label stands above the axis's top, not cut off by it
+        )
     )
     fig.update_yaxes(range=[0, 1.1], title=tr("probability"))
     fig.update_xaxes(type="category", dtick=1)  # every class labelled, digits' "0".."9" included
@@ -398,6 +406,9 @@ def tile_grid(
     lim = float(np.nanmax(np.abs(maps))) or 1.0
     scale = dict(zmin=-lim, zmax=lim, zmid=0, colorscale="RdBu") if diverging else dict(colorscale="Greys")
     bar = dict(thickness=14, len=min(1.0, 0.5 + 0.1 * rows), x=1.0, xpad=8, tickfont=dict(size=12))
+    if rows == 1:  # one row of small tiles: a bar beside them would be a few pixels tall, its ticks on each other
+        bar = dict(orientation="h", thickness=10, len=0.6, x=0, xanchor="left", y=0, yanchor="top", ypad=6,
+                   tickfont=dict(size=12), nticks=5)  # fmt: skip
     fig = go.Figure(go.Heatmap(z=grid, hovertemplate="%{z:.3f}<extra></extra>", showscale=True, colorbar=bar, **scale))
     if labels:
         for i, label in enumerate(labels[:n]):
@@ -415,11 +426,12 @@ def tile_grid(
     px_per_cell = tile_px / w
     top = 70 if title else 24
     top += 20 if labels else 0
-    width = int(grid.shape[1] * px_per_cell) + 110
-    height = int(grid.shape[0] * px_per_cell) + top + 16
+    bottom, right = (56, 20) if rows == 1 else (16, 100)  # the colour bar: under one row, beside several
+    width = int(grid.shape[1] * px_per_cell) + right + 10
+    height = int(grid.shape[0] * px_per_cell) + top + bottom
     fig = _layout(fig, height, title)
     # the gaps (NaN) show the plot's background: grey lines that part maps whose edges are white (zero)
-    fig.update_layout(width=width, margin=dict(l=10, r=100, t=top, b=16), plot_bgcolor="#c4c4c4")
+    fig.update_layout(width=width, margin=dict(l=10, r=right, t=top, b=bottom), plot_bgcolor="#c4c4c4")
     if title:
         fig.update_layout(title=dict(x=0, xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=14)))
     return fig

@@ -147,7 +147,7 @@ def predict_ui(model, ds, spec: M.ModelSpec) -> None:
     if source == "A test image":
         idx = which.number_input(tr("Test image #"), 0, len(ds.test_y) - 1, 0, step=1, key="in_idx")
         x, true = D.to_float(ds.test_x[idx : idx + 1]), int(ds.test_y[idx])
-        caption = tr("Test image #{idx}: a {name}, as the model sees it", idx=idx, name=names[true])
+        caption = tr("Test image #{idx} ({name}), as the model sees it", idx=idx, name=names[true])
         image = ds.test_x[idx].numpy()
     elif source == "Draw":
         x, bars = draw_ui(info)
@@ -237,9 +237,7 @@ def evidence_ui(model, x, probs, info) -> None:
             "**red** ones against. A class's score is the sum of its map plus its bias; the highest score wins."
         )
     )
-    fig = plots.tile_grid(maps.numpy(), 10, list(names), tile_px=88)
-    fig.update_layout(height=fig.layout.height + 30)  # one row of maps: room for the colour bar's ticks
-    chart(st, fig, key="in_evidence", width="content")
+    chart(st, plots.tile_grid(maps.numpy(), 10, list(names), tile_px=88), key="in_evidence", width="content")
     table = pd.DataFrame([sums.numpy(), b.numpy(), (sums + b).numpy()], columns=list(names))
     table.insert(0, "", [tr("sum of the map"), tr("+ bias"), tr("= score")])
     fmt = {c: st.column_config.NumberColumn(format="%.2f") for c in names}
