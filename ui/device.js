@@ -12,5 +12,6 @@ export default function (component) {
   } catch (err) {
     // storage refused (a private window, a locked-down browser): the name lasts the session only
   }
-  if (data.ask) setTriggerValue("found", stored || "");  // a new session asks once what this device knows
+  // a new session asks once what this device knows; only a name it does not have yet is worth a rerun
+  if (data.ask && stored && stored !== data.nickname) setTriggerValue("found", stored);
 }

@@ -27,14 +27,10 @@ def remembered_nickname_ui() -> None:
     Drawn last and hidden (page.css): the device's answer reruns the script, which would cut short a page still
     drawing its widgets; the next run puts the name in place before the Train page draws its text box."""
     nickname = st.session_state.get(NICK, kept(NICK, ""))
-    with st.sidebar:
-        found = _MEMORY(
-            key="device_memory",
-            data={"nickname": nickname, "ask": not st.session_state.get(_ASKED, False)},
-            on_found_change=lambda: None,
-        ).found
-    if found is not None and not st.session_state.get(_ASKED):
-        st.session_state[_ASKED] = True
-        if found and not nickname:
-            st.session_state[_FOUND] = str(found)[:24]
-            st.rerun()
+    ask = not st.session_state.get(_ASKED, False)
+    st.session_state[_ASKED] = True  # asked once: the device answers only if it knows a name this session lacks
+    memory = _MEMORY(key="device_memory", data={"nickname": nickname, "ask": ask}, on_found_change=lambda: None)
+    found = memory.found
+    if found and not nickname:
+        st.session_state[_FOUND] = str(found)[:24]
+        st.rerun()

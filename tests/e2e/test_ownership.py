@@ -66,7 +66,8 @@ def test_one_student_cannot_touch_anothers_run(browser, tmp_path):
             assert b.get_by_role("button", name="■ Stop").is_disabled()
         b.goto(f"{url}/results?run={run_id}")
         b.get_by_role("heading", name="What did it learn?").wait_for()
-        b.get_by_text("No run yet").wait_for()  # a running run of someone else's is not his to watch
+        b.get_by_text("is still training: it can be viewed here once it ends").wait_for()  # not his to watch
+        assert b.locator(".js-plotly-plot").count() == 0  # nor his own run in its place
 
         # close-tab: bob's tabs close; ada's run is not reaped while she is there. Bob trains a run of his own
         # first: once it is stopped for his closed tab, the reaper has passed over everything his tabs held.

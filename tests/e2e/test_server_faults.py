@@ -48,7 +48,7 @@ def test_kill_9_mid_training_then_restart(browser, tmp_path):
         page.get_by_role("link", name="Board", exact=True).click()
         page.get_by_role("heading", name="Class board").wait_for()
         page.get_by_text("Presenter view").click()
-        page.locator("[data-testid=stTable]").wait_for()
+        page.locator("[data-testid=stTable]").first.wait_for()
         page.locator(".js-plotly-plot").first.wait_for()
         page.locator("[data-testid=stTable] td").first.wait_for()  # visible
     finally:
