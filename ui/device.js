@@ -7,11 +7,16 @@ export default function (component) {
   let stored = null;
   try {
     stored = window.localStorage.getItem(KEY);
-    // a name typed is remembered at once; an empty one only once the device was asked (else it would erase it)
-    if ((data.nickname || !data.ask) && data.nickname !== stored) window.localStorage.setItem(KEY, data.nickname);
   } catch (err) {
-    // storage refused (a private window, a locked-down browser): the name lasts the session only
+    return;  // storage refused (a private window, a locked-down browser): the name lasts the session only
   }
-  // a new session asks once what this device knows; only a name it does not have yet is worth a rerun
-  if (data.ask && stored && stored !== data.nickname) setTriggerValue("found", stored);
+  // Asked once per session and page load, whenever this first draws: a page left before it drew asks on the next
+  if (window.__nicknameAsked !== data.session) {
+    window.__nicknameAsked = data.session;
+    if (!data.nickname) {
+      if (stored) setTriggerValue("found", stored);  // a new session takes the name this device knows
+      return;
+    }
+  }
+  if (data.nickname !== stored) window.localStorage.setItem(KEY, data.nickname);  // typed, or cleared
 }

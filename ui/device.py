@@ -3,6 +3,7 @@ localStorage (device.js) and brought back into a new session (a reload, the next
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from ui.state import kept, set_kept
 
 NICK = "w_nick"  # the nickname's widget key (the Train page's text box)
-_ASKED = "_device_asked"  # this session has heard what the device remembers
+_SESSION = "_device_session"  # this session's token: the device answers once per session (device.js)
 _FOUND = "_device_found"  # a name the device remembered, for the next run to put in place
 _MEMORY = st.components.v2.component("device_memory", js=(Path(__file__).parent / "device.js").read_text())
 
@@ -23,14 +24,13 @@ def remembered_nickname() -> None:
 
 
 def remembered_nickname_ui() -> None:
-    """After the page: ask the device, once a session, for the nickname it last used, and remember a name typed.
+    """After the page: ask the device, once a session, for the nickname it last used; remember a name typed.
     Drawn last and hidden (page.css): the device's answer reruns the script, which would cut short a page still
     drawing its widgets; the next run puts the name in place before the Train page draws its text box."""
     nickname = st.session_state.get(NICK, kept(NICK, ""))
-    ask = not st.session_state.get(_ASKED, False)
-    st.session_state[_ASKED] = True  # asked once: the device answers only if it knows a name this session lacks
-    memory = _MEMORY(key="device_memory", data={"nickname": nickname, "ask": ask}, on_found_change=lambda: None)
-    found = memory.found
+    session = st.session_state.setdefault(_SESSION, secrets.token_hex(8))  # asked once per session, in device.js
+    data = {"nickname": nickname, "session": session}
+    found = _MEMORY(key="device_memory", data=data, on_found_change=lambda: None).found
     if found and not nickname:
         st.session_state[_FOUND] = str(found)[:24]
         st.rerun()

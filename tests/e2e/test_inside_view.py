@@ -13,6 +13,6 @@ def test_templates_after_a_digits_run(page, server):
         return el.data.filter(t => t.type === 'heatmap').length; }""")
     assert n_heatmaps == 10  # one template per digit class
     page.get_by_role("tab", name="Shapes").click()
-    page.get_by_text("650").first.wait_for()
+    page.get_by_test_id("stMetricValue").get_by_text("650").wait_for()  # softmax on 8x8: 64 * 10 + 10 weights
     page.get_by_role("tab", name="Code and maths").click()
     page.get_by_text("def cross_entropy").wait_for()
