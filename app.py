@@ -16,7 +16,7 @@ if __name__ != "__main__":
 else:
     from core.i18n import tr
     from core.process import page_drawn
-    from ui.device import remembered_nickname, remembered_nickname_ui
+    from ui.device import remembered_nickname
     from ui.i18n import language_ui, setup
     from ui.state import settings_from_url, settings_to_url
 
@@ -41,5 +41,4 @@ else:
         # names are short so all seven fit a tablet's width (a page's own title says it in full)
         position="top",
     ).run()
-    remembered_nickname_ui()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

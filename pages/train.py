@@ -16,6 +16,7 @@ from core.optim import RULES
 from core.train import estimate_seconds, pick_device
 from ui import feed
 from ui.controls import setting
+from ui.device import remembered_nickname_ui
 from ui.i18n import fragment
 from ui.labels import READY, announcement, ended_progress, heading, heading_for, live_progress
 from ui.live_view import chart, live_view
@@ -317,6 +318,7 @@ def render() -> None:
     if services.store() is None or services.store_error():  # training works, but nothing is kept: say so
         st.warning(services.store_error(), icon="🗄️")
     run_area(controls_ui())
+    remembered_nickname_ui()  # last: the device's answer may rerun the page (ui/device.py)
 
 
 render()

@@ -64,8 +64,7 @@ def test_inside_page_without_a_run_says_to_train_first():
     assert "Train a model first" in at.info[0].value
     # the Predict tab says so where the canvas would be, and links to where a model comes from
     assert "load a checkpoint on **Results**" in at.info[1].value and "draw a digit" in at.info[1].value
-    canvases = [c for c in at.get("bidi_component") if c.key != "device_memory"]  # the sidebar's hidden memory
-    assert not canvases and "in_source" not in at.session_state  # no canvas, no image picker
+    assert not at.get("bidi_component") and "in_source" not in at.session_state  # no canvas, no image picker
     assert {link.proto.page for link in at.get("page_link")} >= {"", "results"}  # "": Train, the default page
     # shapes and the real source still shown: the model, softmax, the loss, the gradient, the step, the update,
     # and the evidence maps' function
@@ -188,7 +187,7 @@ def test_drawing_is_prepared_and_explained_by_softmax_evidence():
     at, job = _trained_app("softmax")
     at.radio(key="in_source").set_value("Draw").run()
     assert not at.exception
-    assert sorted(c.key for c in at.get("bidi_component")) == ["device_memory", "in_canvas_0"]  # the canvas
+    assert [c.key for c in at.get("bidi_component")] == ["in_canvas_0"]  # the canvas
     assert any("Draw a digit (mouse, finger or pen)" in i.value for i in at.info)
     at.session_state["in_canvas_0"] = canvas_state(a_drawn_one())
     at.run()

@@ -24,9 +24,11 @@ def remembered_nickname() -> None:
 
 
 def remembered_nickname_ui() -> None:
-    """After the page: ask the device, once a session, for the nickname it last used; remember a name typed.
-    Drawn last and hidden (page.css): the device's answer reruns the script, which would cut short a page still
-    drawing its widgets; the next run puts the name in place before the Train page draws its text box."""
+    """At the end of the Train page, where the name is typed: ask the device, once a session, for the nickname it
+    last used; remember a name typed. Hidden (page.css). Drawn last, and on that page alone: its answer reruns the
+    script, which would cut short a page still drawing its widgets, and on every page (in the sidebar or the main
+    area alike) moving from Results to Train now and then came up with an empty Epochs box (a browser loop: 2 of
+    10 such moves, 0 of 10 with it on Train alone). The next run puts the name in place before the text box."""
     nickname = st.session_state.get(NICK, kept(NICK, ""))
     session = st.session_state.setdefault(_SESSION, secrets.token_hex(8))  # asked once per session, in device.js
     data = {"nickname": nickname, "session": session}
