@@ -591,9 +591,10 @@ def _values(v) -> np.ndarray:
     return np.asarray([] if v is None else v)
 
 
-def describe(fig) -> tuple[str, list[dict]]:
+def describe(fig, table: bool = True) -> tuple[str, list[dict]]:
     """A chart as text: one sentence that says what it shows (a screen reader's text alternative), and its data
-    as rows for a table (empty when a picture's numbers would be too many to read)."""
+    as rows for a table (empty when a picture's numbers would be too many to read, or `table` is False: the live
+    feed sends the sentence alone, each second)."""
     spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
     data, layout = spec.get("data", []), spec.get("layout", {})
     captions = [_plain_text(a.get("text", "")) for a in layout.get("annotations", []) or []]
@@ -612,7 +613,7 @@ def describe(fig) -> tuple[str, list[dict]]:
             )  # fmt: skip
         )
         ys, xs = trace.get("y"), trace.get("x")
-        if z.size <= MAX_TABLE_CELLS and ys is not None and xs is not None:
+        if table and z.size <= MAX_TABLE_CELLS and ys is not None and xs is not None:
             rows += [{"": str(y), **{str(x): _num(z[i, j]) for j, x in enumerate(xs)}} for i, y in enumerate(ys)]
     elif maps:
         low, high = min(np.nanmin(z) for _, z in maps), max(np.nanmax(z) for _, z in maps)
@@ -641,7 +642,7 @@ def describe(fig) -> tuple[str, list[dict]]:
             continue
         said = ntr("{n} value, {last}", "{n} values, the last {last}", len(shown), last=_num(shown[-1]))
         parts.append(f"{name}: {said}" if name else said)
-        if len(ys) * 2 <= MAX_TABLE_CELLS:
+        if table and len(ys) * 2 <= MAX_TABLE_CELLS:
             rows += [{tr("series"): name, "x": _num(x), "y": _num(y)} for x, y in zip(xs.tolist(), ys.tolist())]
     images = sum(t.get("type") == "image" for t in data)
     if images:
@@ -649,7 +650,7 @@ def describe(fig) -> tuple[str, list[dict]]:
         rows += [{"#": i, "": t} for i, t in enumerate(captions[:images], start=1) if t]
     title = _plain_text(_title(layout))
     summary = "; ".join(parts) if parts else tr("no data yet")
-    return (f"{title}: {summary}." if title else f"{summary[:1].upper()}{summary[1:]}."), rows
+    return (f"{title}: {summary}." if title else f"{summary[:1].upper()}{summary[1:]}."), rows if table else []
 
 
 def _plain_text(text: str) -> str:

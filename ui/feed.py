@@ -88,7 +88,7 @@ def payload(
         "announce": announce,
         "names": list(figs),
         "figures": [figure_json(f) for f in figs.values()],
-        "summaries": [plots.describe(f)[0] for f in figs.values()],
+        "summaries": [plots.describe(f, table=False)[0] for f in figs.values()],
     }
 
 
