@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from core.data import IN_MEMORY
 from core.data import REGISTRY as DATASETS
 from core.i18n import N_, tr
 from core.models import REGISTRY as MODELS
@@ -61,7 +62,7 @@ class TrainConfig:
         """Every reason this config cannot run, as sentences a student can act on."""
         out = []
         for name, allowed in (
-            ("dataset", DATASETS),
+            ("dataset", DATASETS | IN_MEMORY),  # and a class's own images, once built (core.own_images)
             ("model", MODELS),
             ("optimizer", OPTIMIZERS),
             ("device", DEVICES),

@@ -46,16 +46,19 @@ class DatasetInfo:
     classes: tuple[str, ...]
     size: int  # images are size x size
     torchvision_name: str | None  # folder torchvision uses under the root, None for embedded sets
+    # False for a set a class made itself (core.own_images): its title and class names are data, shown as typed
+    translate: bool = True
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """The class names as a student reads them, in the current language (`classes` stays English: data)."""
-        return tuple(tr(c) for c in self.classes)
+        """The class names as a student reads them, in the current language (`classes` stays English: data);
+        a class's own names as typed."""
+        return tuple(tr(c) for c in self.classes) if self.translate else self.classes
 
     @property
     def display_title(self) -> str:
-        """The title in the current language."""
-        return tr(self.title)
+        """The title in the current language (a class's own title as typed)."""
+        return tr(self.title) if self.translate else self.title
 
 
 REGISTRY: dict[str, DatasetInfo] = {
@@ -78,6 +81,24 @@ class DatasetError(Exception):
     """A dataset cannot be loaded; the message says what to do."""
 
 
+# Datasets built in memory, by name: a class's own images (core.own_images names them "images:<name>"). info() and
+# load() find them as they find the sets on disk; they are not in REGISTRY, whose three sets the pages list. They
+# live as long as this process, until unregister(): a worker in another process has not got them.
+IN_MEMORY: dict[str, Dataset] = {}
+
+
+def register(ds: Dataset) -> None:
+    """Make a dataset built in memory loadable by its name (a newer one of the same name replaces it)."""
+    if ds.info.name in REGISTRY:
+        raise DatasetError(tr("{name!r} is a built-in dataset's name; choose another.", name=ds.info.name))
+    IN_MEMORY[ds.info.name] = ds
+
+
+def unregister(name: str) -> None:
+    """Forget a dataset built in memory (nothing happens if there is none of that name)."""
+    IN_MEMORY.pop(name, None)
+
+
 class DatasetMissing(DatasetError):
     pass
 
@@ -91,6 +112,8 @@ def info(name: str) -> DatasetInfo:
     try:
         return REGISTRY[name]
     except KeyError:
+        if name in IN_MEMORY:
+            return IN_MEMORY[name].info
         raise DatasetError(
             tr("Unknown dataset {name!r}; choose one of {names}.", name=name, names=", ".join(REGISTRY))
         ) from None
@@ -328,7 +351,10 @@ def _fingerprint(paths: list[Path]) -> tuple:
 
 
 def load(name: str, root: Path | None = None, allow_download: bool = True) -> Dataset:
-    """The dataset, loaded once per process and shared; reloaded if its files change on disk."""
+    """The dataset, loaded once per process and shared; reloaded if its files change on disk. A dataset built in
+    memory (register()) is returned as it is."""
+    if name in IN_MEMORY:
+        return IN_MEMORY[name]
     info(name)
     if name == "digits":
         key: tuple = ("digits",)
