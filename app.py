@@ -18,6 +18,7 @@ else:
     from core.process import page_drawn
     from ui.device import remembered_nickname
     from ui.i18n import language_ui, setup
+    from ui.roles import teacher_link
     from ui.state import settings_from_url, settings_to_url
 
     setup()  # this run's language: the switch's, the URL's (?lang=), or the browser's
@@ -26,6 +27,7 @@ else:
     settings_from_url()  # a reload or a shared link: the Train settings it carries...
     settings_to_url()  # ...and back into the URL, on whatever page this is (the Train page updates it too)
     language_ui()
+    teacher_link()  # the teacher link (?passcode=...) unlocks this tab, and leaves the URL (ui/roles.py)
     remembered_nickname()  # a reload or the next lesson keeps the student's name (ui/device.py)
     st.navigation(
         [
@@ -36,9 +38,10 @@ else:
             st.Page("pages/compare.py", title=tr("Compare"), icon="📈"),
             st.Page("pages/race.py", title=tr("Race"), icon="🏁"),
             st.Page("pages/board.py", title=tr("Board"), icon="🏫"),
+            st.Page("pages/teacher.py", title=tr("Teacher"), icon="🎓"),
         ],
         # at the top: the sidebar is the Train page's settings, which fit a projector without scrolling; the
-        # names are short so all seven fit a tablet's width (a page's own title says it in full)
+        # names are short so all eight fit a tablet's width (a page's own title says it in full)
         position="top",
     ).run()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

@@ -523,6 +523,83 @@ def hyper_scatter(
     return fig
 
 
+def small_multiples(series: list[tuple[str, list[float]]], cols: int = 6, row_px: int = 110) -> go.Figure:
+    """One small loss curve per run (title, its losses), on a grid of `cols` columns: a class of thirty fits a
+    1280x720 projector. Each panel has its own y range (a diverging run must not flatten everyone else's), no
+    axes' numbers: what a teacher reads is the shape, and who is stuck."""
+    rows = max(1, -(-len(series) // cols))
+    titles = [plain(t) for t, _ in series]
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=titles or None, horizontal_spacing=0.02, vertical_spacing=0.5 / rows
+    )
+    for i, (_, losses) in enumerate(series):
+        xs, ys = downsample(list(range(len(losses))), ema(losses) if len(losses) else [], max_points=120)
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line=dict(width=2, color=PALETTE[0]), showlegend=False, hoverinfo="skip"
+            ),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False)
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, rangemode="tozero")
+    fig.update_annotations(font=dict(size=13))
+    return _layout(fig, 30 + rows * row_px).update_layout(margin=dict(l=4, r=4, t=26, b=4))
+
+
+def experiment_plot(points: list, spread: list[dict], values: tuple, sweep: str, height: int = 420) -> go.Figure:
+    """A class experiment's answer: each student's final test accuracy (left) and loss (right) against the value
+    they were handed, one dot each, with the median and the min-max range per value. The values are categories in
+    the teacher's order: a learning rate, a batch size or a model name alike."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("test accuracy"), tr("test loss")), horizontal_spacing=0.1)
+
+    def label(v) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    labels = [label(s["value"]) for s in spread]
+
+    for col, attr in ((1, "test_acc"), (2, "test_loss")):
+        pts = [p for p in points if getattr(p, attr) is not None]
+        fig.add_trace(
+            go.Scatter(
+                x=[label(p.value) for p in pts],
+                y=[getattr(p, attr) for p in pts],
+                mode="markers",
+                name=tr("a student"),
+                showlegend=col == 1,
+                text=[plain(p.nickname or tr("anonymous")) for p in pts],
+                marker=dict(size=12, color=PALETTE[0], opacity=0.7, line=dict(width=1, color="white")),
+                hovertemplate="%{text}<br>%{x}: %{y:.3f}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[s["median"] for s in spread],
+            mode="lines+markers",
+            name=tr("median, min to max"),
+            line=dict(color=PALETTE[1], width=3),
+            marker=dict(size=10, symbol="diamond"),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[s["max"] - s["median"] for s in spread],
+                arrayminus=[s["median"] - s["min"] for s in spread],
+                color=PALETTE[1],
+            ),
+        ),
+        row=1,
+        col=1,
+    )
+    # every value the teacher sent, in their order, answered or not yet
+    fig.update_xaxes(title=sweep, type="category", categoryorder="array", categoryarray=[label(v) for v in values])
+    fig.update_yaxes(range=[0, 1.04], tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    return _layout(fig, height, tr("The class's answer: {sweep}", sweep=sweep))
+
+
 def template_animation(frames: list[tuple[str, np.ndarray]], size: int, classes, height: int = 640) -> go.Figure:
     """The softmax templates forming: weight_templates at each kept point of a run (label, W), played by the
     figure's own ▶ button in the browser (no rerun per frame). Each frame has its own colour scale: the first

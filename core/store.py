@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # only named: the store writes what it is given, and builds n
     from core.config import TrainConfig
     from core.events import EpochEnd
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 HOST = socket.gethostname()
 RECONNECT_S = 30.0  # how long a write waits for a PostgreSQL server that went away (a restart) before failing
 
@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS rewind_points (
     fraction DOUBLE PRECISION NOT NULL, -- of that epoch done: 1 at its end
     weights BYTEA NOT NULL,           -- core.checkpoint's bytes (SQLite keeps bytes as they are in any column)
     PRIMARY KEY (run_id, step)
+)"""
+
+# The lesson the teacher leads (core/classroom.py), shared by every replica: the exercise sent to the class, and
+# which value of its experiment each student was handed (once, whichever replica asked) (schema 8)
+_CLASS = """
+CREATE TABLE IF NOT EXISTS class_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at DOUBLE PRECISION);
+CREATE TABLE IF NOT EXISTS handed_out (
+    exercise TEXT NOT NULL,
+    student TEXT NOT NULL,            -- the student's nickname, or their tab's token before they typed one
+    value_index INTEGER NOT NULL,
+    PRIMARY KEY (exercise, student)
 )"""
 
 _SCHEMA = (
@@ -75,6 +86,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 );
 """
     + _REWIND_POINTS
+    + ";"
+    + _CLASS
 )
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
 
@@ -88,6 +101,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (5, _REWIND_POINTS.replace("rewind_points", "snapshots")),  # rewind (schema 6), under its first name
     # schema 7: one name for one thing (a job's Snapshot is its live state); opening created rewind_points already
     (6, "INSERT INTO rewind_points SELECT run_id, step, epoch, fraction, weights FROM snapshots; DROP TABLE snapshots"),
+    (7, _CLASS),  # the class's exercise and experiment (schema 8); opening created the tables already
 ]
 
 
@@ -118,6 +132,7 @@ class _SQLite:
     """A SQLite file: WAL, foreign keys on, writes in BEGIN IMMEDIATE (no lock upgrades between writers)."""
 
     begin = "BEGIN IMMEDIATE"
+    lock = None  # BEGIN IMMEDIATE already keeps other writers out until COMMIT
 
     def __init__(self, path: Path):
         self.path = path
@@ -142,6 +157,7 @@ class _Postgres:
     """A PostgreSQL database by URL (psycopg, from requirements-cluster.txt)."""
 
     begin = "BEGIN"
+    lock = "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE"  # one writer at a time on that table, until COMMIT
 
     def __init__(self, url: str):
         import psycopg  # only a class server on PostgreSQL needs it
@@ -441,6 +457,51 @@ class RunStore:
         for r in rows:
             lines.append(",".join([str(r["epoch"])] + ["" if r[f] is None else f"{r[f]:.6g}" for f in EPOCH_FIELDS]))
         return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------------ the lesson
+    def class_value(self, key: str):
+        """A value the teacher set for the whole class (the exercise, as JSON-able data), or None."""
+        r = self._query("SELECT value FROM class_state WHERE key=?", (key,)).fetchone()
+        return json.loads(r["value"]) if r else None
+
+    def set_class_value(self, key: str, value) -> None:
+        """Set (or, with None, clear) a class-wide value: every replica reads it on its next look."""
+        if value is None:
+            self._write("DELETE FROM class_state WHERE key=?", (key,))
+            return
+        self._write(
+            "INSERT INTO class_state (key, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (key, json.dumps(value), time.time()),
+        )
+
+    def hand_out(self, exercise: str, student: str, n_values: int) -> int:
+        """The index of the experiment value this student has: the one handed before, or, the first time, the
+        value fewest students have, the first of those on a tie (so a class spreads evenly over the values in
+        whatever order its students arrive). One transaction holding the table: two replicas asking at once never
+        hand out by the same counts."""
+        with self._transaction() as cur:
+            if self._db.lock:
+                cur.execute(self._db.lock.format("handed_out"))
+            r = cur.execute(
+                "SELECT value_index FROM handed_out WHERE exercise=? AND student=?", (exercise, student)
+            ).fetchone()
+            if r is not None:
+                return int(r["value_index"])
+            counts = [0] * n_values
+            for row in cur.execute("SELECT value_index FROM handed_out WHERE exercise=?", (exercise,)).fetchall():
+                if 0 <= row["value_index"] < n_values:
+                    counts[row["value_index"]] += 1
+            index = min(range(n_values), key=lambda i: (counts[i], i))
+            cur.execute(
+                "INSERT INTO handed_out (exercise, student, value_index) VALUES (?, ?, ?)", (exercise, student, index)
+            )
+            return index
+
+    def handed(self, exercise: str) -> dict[str, int]:
+        """Who was handed which value of an experiment: student -> value index."""
+        rows = self._query("SELECT student, value_index FROM handed_out WHERE exercise=?", (exercise,)).fetchall()
+        return {r["student"]: int(r["value_index"]) for r in rows}
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, run_id: str, data: bytes) -> Path:

@@ -8,13 +8,15 @@ import streamlit as st
 from core import data as D
 from core import models as M
 from core import plots
+from core.classroom import points, spread
 from core.events import RACE, RUNNING
-from core.i18n import N_, tr
-from ui.controls import setting_value
+from core.i18n import tr
+from ui import lesson
+from ui.controls import LABELS, setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
-from ui.roles import is_teacher, teacher_ui
+from ui.roles import passcode
 from ui.services import current
 from ui.state import keep, kept, save_kept
 
@@ -25,6 +27,12 @@ PRESENTER_CSS = """<style>
 [data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; padding: 4px 14px !important;}
 [data-testid='stTable'] th {white-space: nowrap;}
 </style>"""
+
+
+def setting_name(field: str) -> str:
+    return tr(LABELS[field]).split(" (")[0]
+
+
 NO_VALUE = "—"  # a rank or a speed a run does not have (it is still training, or it stopped)
 
 
@@ -139,23 +147,19 @@ def board_ui(services, store, dataset: str, axis: str, presenter: bool) -> None:
     board()
 
 
-def teacher_tools_ui(services, store, dataset: str) -> None:
-    """Stop every run, clear the board: the teacher's (or a laptop's one user's) alone."""
-    teacher_ui()
-    if not is_teacher():
-        return
-    with st.expander(tr("Teacher tools")):
-        c1, c2 = st.columns(2)
-        if c1.button(tr("⏹ Stop every running run")):
-            for job in services.jobs.jobs():
-                job.stop(N_("Stopped by the teacher."))
-        if c2.button(
-            tr("🗑 Clear the board: delete every finished run on {dataset}", dataset=tr(D.REGISTRY[dataset].title))
-        ):
-            for r in services.read(store.list, dataset) or []:
-                if r["state"] != RUNNING:
-                    store.delete(r["id"])
-            st.rerun()
+def experiment_ui(services, store, presenter: bool) -> bool:
+    """The class experiment's plot (pages/teacher.py sends it), once a student's run of it has ended; whether it
+    was drawn."""
+    experiment = lesson.exercise(services, lesson.EXPERIMENT)
+    pts = points(experiment, services.read(store.list) or []) if experiment else []
+    if not pts:
+        return False
+    st.subheader(tr("🧪 The class experiment: {title}", title=md(experiment.title)))
+    fig = plots.experiment_plot(
+        pts, spread(pts), experiment.values, setting_name(experiment.sweep), height=380 if presenter else 420
+    )
+    chart(st, fig, key="board_experiment")
+    return True
 
 
 def render() -> None:
@@ -172,9 +176,12 @@ def render() -> None:
     keep("board_axis", AXES[0])
     keep("board_presenter", False)
     dataset, axis, presenter = settings_ui()
+    experiment_ui(services, store, presenter)
     board_ui(services, store, dataset, axis, presenter)
-    if not presenter:
-        teacher_tools_ui(services, store, dataset)
+    if not presenter and passcode() is not None:  # a class: the teacher's tools are on their console
+        st.page_link(
+            "pages/teacher.py", label=tr("Teacher's console: stop or delete any run, lead the class"), icon="🎓"
+        )
 
 
 render()

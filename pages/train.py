@@ -19,12 +19,14 @@ from ui.controls import setting
 from ui.device import remembered_nickname_ui
 from ui.i18n import fragment
 from ui.labels import READY, announcement, ended_progress, heading, heading_for, live_progress
+from ui.lesson import lesson_ui
 from ui.live_view import chart, live_view
 from ui.loading import load_dataset
 from ui.services import current
 from ui.session import current_job, refused_ui, remember, submit
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
+LESSON_TAG = "_lesson_tag"  # the tag the next run carries: the class experiment's while one is on
 WARN_LONG_S = 60  # a run estimated to take longer is flagged before Start, with a way to make it quicker
 
 
@@ -42,8 +44,9 @@ def apply_preset():
         st.session_state[key] = getattr(preset, field)
 
 
-def controls_ui() -> TrainConfig:
-    """The sidebar: what a class changes most first, so it fits a 720-pixel-high projector without scrolling."""
+def controls_ui(locked: frozenset[str] = frozenset()) -> TrainConfig:
+    """The sidebar: what a class changes most first, so it fits a 720-pixel-high projector without scrolling.
+    `locked`: the fields the teacher's exercise holds (shown, not changeable)."""
     for field, key in FIELDS.items():
         keep(key, getattr(UI_DEFAULTS, field))
     keep("w_nick", "")
@@ -58,19 +61,19 @@ def controls_ui() -> TrainConfig:
             help=tr("The classic tutorials' settings. Changing any setting below makes the recipe 'custom'."),
         )
         for field in ("dataset", "model", "optimizer", "lr"):
-            setting(field, FIELDS[field])
+            setting(field, FIELDS[field], disabled=field in locked)
         left, right = st.columns(2)
         with left:
-            setting("batch_size", FIELDS["batch_size"])
+            setting("batch_size", FIELDS["batch_size"], disabled="batch_size" in locked)
         with right:
-            setting("epochs", FIELDS["epochs"])
-        setting("pace", FIELDS["pace"])
+            setting("epochs", FIELDS["epochs"], disabled="epochs" in locked)
+        setting("pace", FIELDS["pace"], disabled="pace" in locked)
         st.text_input(tr("Your nickname (shown on the class board)"), key="w_nick", max_chars=24)
         for field in ("val_fraction", "train_subset", "seed"):
-            setting(field, FIELDS[field])
+            setting(field, FIELDS[field], disabled=field in locked)
         with st.expander(tr("Regularize: weight decay, dropout, schedule")):
             for field in ("weight_decay", "dropout", "schedule"):
-                setting(field, FIELDS[field])
+                setting(field, FIELDS[field], disabled=field in locked)
     save_kept("w_nick", *FIELDS.values())
     settings_to_url()  # a reload, or a link to this page, brings these settings back
     return config_from_widgets()
@@ -86,7 +89,12 @@ def start_job() -> None:
     cfg = config_from_widgets()  # as the click sent them: a value typed just before arrives with the click
     if cfg.errors():
         return  # the page run that follows shows why
-    new = submit(cfg, nickname=st.session_state.get("w_nick", "").strip(), estimate_s=estimate(cfg))
+    new = submit(
+        cfg,
+        nickname=st.session_state.get("w_nick", "").strip(),
+        tag=st.session_state.get(LESSON_TAG, ""),  # a run of the class experiment answers it (ui/lesson.py)
+        estimate_s=estimate(cfg),
+    )
     if new is None:
         return  # refused: the page says why (refused_ui)
     remember(new)
@@ -317,7 +325,8 @@ def render() -> None:
     st.title(tr("Train a classifier, watch it learn"))
     if services.store() is None or services.store_error():  # training works, but nothing is kept: say so
         st.warning(services.store_error(), icon="🗄️")
-    run_area(controls_ui())
+    locked, st.session_state[LESSON_TAG] = lesson_ui(services)  # the teacher's exercise, before the settings
+    run_area(controls_ui(locked))
     remembered_nickname_ui()  # last: the device's answer may rerun the page (ui/device.py)
 
 

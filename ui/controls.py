@@ -89,13 +89,14 @@ def nearest_lr(lr: float) -> float:
     return min(LR_CHOICES, key=lambda v: abs(v - lr))
 
 
-def setting(field: str, key: str, label: str | None = None, default=None):
+def setting(field: str, key: str, label: str | None = None, default=None, disabled: bool = False):
     """Draw the widget for one TrainConfig field under `key` and return its value.
 
     With `default`, the widget starts there; without, it reads the value already in st.session_state[key].
+    `disabled`: shown but not changeable (a field the teacher's exercise locks).
     """
     label = label or tr(LABELS[field])
-    start = {} if default is None else {"value": default}
+    start = {"disabled": disabled} if default is None else {"value": default, "disabled": disabled}
     if field in CHOICES:  # a fixed list of named choices: a selectbox, or radio buttons when there are few
         names = options(field)
         widget = st.radio if field in ("optimizer", "pace") else st.selectbox
@@ -106,12 +107,13 @@ def setting(field: str, key: str, label: str | None = None, default=None):
             key=key,
             format_func=CHOICES[field],
             help=help_for(field),
+            disabled=disabled,
             **extra,
             **({} if default is None else {"index": names.index(default)}),
         )
     if field == "lr":
         if default is not None:
-            start = {"value": nearest_lr(default)}
+            start = {"value": nearest_lr(default), "disabled": disabled}
         elif st.session_state.get(key) not in LR_CHOICES:
             st.session_state[key] = nearest_lr(st.session_state.get(key, 0.1))
         return st.select_slider(label, LR_CHOICES, key=key, format_func=lambda v: f"{v:g}", **start)

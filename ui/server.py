@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import streamlit as st
 from starlette.routing import Route
 
 from core.process import warm_up
-from ui import compat, feed, services
+from ui import compat, feed, roles, services
 
 
 def routes() -> list[Route]:
@@ -18,10 +19,14 @@ def routes() -> list[Route]:
 
 @asynccontextmanager
 async def lifespan(app):
-    """Start-up: leave Streamlit's pages-folder mode, build the services every page receives (ui.services.current),
+    """Start-up: leave Streamlit's pages-folder mode, make a passcode if students can reach the server and none is
+    set (ui/roles.py), build the services every page receives (ui.services.current),
     warm torch up in the background while the first browser connects. Shutdown: stop every job, so each run is
     stored as stopped, not left 'running'."""
     compat.leave_pages_folder_mode()
+    notice = roles.serve(st.get_option("server.address"), st.get_option("server.port"))
+    if notice:  # a server students can reach is a class: its made passcode, on the teacher's console
+        print(notice, flush=True)
     built = services.Services()
     services.install(built)
     warm_up()
