@@ -171,7 +171,7 @@ def exercise_form_ui(services) -> None:
             format_func=lambda n: tr("My Train page's settings") if n == MINE else tr(PRESET_TITLES[n]),
         )
         locked = st.multiselect(tr("Lock these fields"), list(FIELDS), format_func=setting_name, key="t_locked")
-        left, right = st.columns([1, 2])
+        left, right = st.columns(2)
         sweep = left.selectbox(
             tr("Class experiment: sweep"),
             ["", *SWEEPS],
@@ -191,11 +191,21 @@ def exercise_form_ui(services) -> None:
         st.error(problem)
     if not problems:
         lesson.send(services, sent)
-        st.toast(tr("Sent: every student's Train page shows it now."))
+        st.rerun()  # the exercise on now, above, says it was sent
 
 
-def exercise_on_ui(services, store, sent: Exercise | None) -> None:
-    """The exercise on now, how its values were handed out, and releasing its locks or ending it."""
+def exercise_on_ui(services, store) -> None:
+    """The exercise on now, how its values were handed out (redrawn as students arrive), and releasing its locks or
+    ending it."""
+
+    @fragment(run_every=REDRAW_S * 2)
+    def on_now():
+        exercise_now_ui(services, store, lesson.exercise(services))
+
+    on_now()
+
+
+def exercise_now_ui(services, store, sent: Exercise | None) -> None:
     if sent is None:
         st.caption(tr("No exercise on now: students train what they like."))
         return
@@ -223,10 +233,10 @@ def exercise_on_ui(services, store, sent: Exercise | None) -> None:
     row = st.container(horizontal=True)
     if sent.locked and row.button(tr("🔓 Release the locks"), key="t_release"):
         lesson.send(services, Exercise(sent.title, sent.config, (), sent.sweep, sent.values, sent.id, sent.sent_at))
-        st.rerun()
+        st.rerun(scope="fragment")
     if row.button(tr("■ End the exercise"), key="t_end"):
         lesson.send(services, None)
-        st.rerun()
+        st.rerun(scope="fragment")
 
 
 def experiment_ui(services, store, experiment: Exercise | None) -> None:
@@ -244,7 +254,7 @@ def experiment_ui(services, store, experiment: Exercise | None) -> None:
         live_chart(st.container(), experiment_figure(experiment, pts), key="t_experiment")
         st.download_button(
             tr("⬇ The experiment's table (CSV)"),
-            experiment_csv(experiment, pts),
+            lambda: experiment_csv(experiment, points(experiment, services.read(store.list) or [])),
             file_name="class-experiment.csv",
             mime="text/csv",
             key="t_experiment_csv",
@@ -258,10 +268,9 @@ def experiment_figure(experiment: Exercise, pts) -> object:
 
 
 def export_ui(services, store) -> None:
-    runs = class_runs(services, store)
     st.download_button(
         tr("⬇ The class's runs (CSV)"),
-        runs_csv(runs),
+        lambda: runs_csv(class_runs(services, store)),  # made at the click: the runs as they are then
         file_name="class-runs.csv",
         mime="text/csv",
         key="t_runs_csv",
@@ -284,7 +293,7 @@ def render() -> None:
     class_ui(services, store)
     left, right = st.columns(2)
     with left:
-        exercise_on_ui(services, store, lesson.exercise(services))
+        exercise_on_ui(services, store)
         export_ui(services, store)
     with right:
         exercise_form_ui(services)

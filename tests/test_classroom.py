@@ -130,7 +130,7 @@ def test_points_take_each_students_newest_run_of_the_experiment():
     assert [(s["value"], s["n"], s["median"]) for s in spread(pts)] == [(0.01, 1, 0.6), (0.1, 1, 0.9), (1.0, 1, 0.4)]
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1"])
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tcmd", "\r=1"])
 def test_a_nickname_is_never_a_formula_in_the_csv(text):
     assert safe_cell(text) == "'" + text
     rows = list(csv.reader(io.StringIO(csv_text(["nickname", "acc"], [[text, 0.5]]), newline="")))
@@ -146,3 +146,22 @@ def test_the_class_csv_has_every_setting_and_reads_back():
     assert table[0]["model"] == CFG.model and table[0]["tag"] == ex.tag
     exp = list(csv.DictReader(io.StringIO(experiment_csv(ex, points(ex, runs)))))
     assert [(r["nickname"], r["lr"]) for r in exp] == [("bo", "0.01"), ("'=1+1", "0.1")]
+
+
+def test_only_a_server_students_can_reach_makes_a_passcode(monkeypatch):
+    """Secure by default, as Jupyter's token: 127.0.0.1 (the laptop, .streamlit/config.toml) is one user's; bound
+    beyond loopback (or unset: every interface) with no TEACHER_PASSCODE, the server makes one and prints it."""
+    from ui import roles
+
+    monkeypatch.delenv("TEACHER_PASSCODE", raising=False)
+    monkeypatch.setattr(roles, "_made", None)
+    for address in ("127.0.0.1", "127.0.1.1", "localhost", "::1"):
+        assert roles.serve(address, 8501) is None and roles.passcode() is None
+    notice = roles.serve("0.0.0.0", 8501)
+    code = roles.passcode()
+    assert code and len(code) >= 12 and f"Teacher passcode: {code}" in notice and f"?passcode={code}" in notice
+    monkeypatch.setattr(roles, "_made", None)
+    assert roles.serve("", 8501) is not None  # unset: Streamlit binds every interface
+    monkeypatch.setattr(roles, "_made", None)
+    monkeypatch.setenv("TEACHER_PASSCODE", "owl-42")
+    assert roles.serve("0.0.0.0", 8501) is None and roles.passcode() == "owl-42"  # the teacher's own is kept

@@ -14,7 +14,6 @@ from core.i18n import tr
 from ui.controls import LABELS, setting_value
 from ui.i18n import fragment
 from ui.labels import md
-from ui.session import session_jobs
 from ui.state import FIELDS, kept, set_kept
 
 KEY = "exercise"  # the exercise on now, its key in the store's class_state
@@ -60,18 +59,16 @@ def send(services, sent: Exercise | None) -> None:
 
 
 def student() -> str:
-    """Who this student is to the experiment: their nickname (the same on a reload, kept by their device), or
-    their tab until they type one."""
-    nickname = str(st.session_state.get("w_nick", kept("w_nick", "")) or "").strip().lower()
-    return f"name:{nickname}" if nickname else f"tab:{session_jobs().token}"
+    """Who this student is to the experiment: their nickname, the same on a reload and kept by their device
+    (ui/device.py), or '' before they type one."""
+    return str(st.session_state.get("w_nick", kept("w_nick", "")) or "").strip().lower()
 
 
 def my_value(services, sent: Exercise) -> int | None:
-    """The index of the experiment value this student was handed (handed out once, by the store), or None."""
-    if not sent.sweep:
-        return None
+    """The index of the experiment value this student was handed (handed out once, by the store), or None: no
+    experiment, or no nickname yet (a value handed to a nameless tab would be lost to the class when they type one)."""
     store = services.store()
-    if store is None:
+    if not sent.sweep or store is None or not student():
         return None
     key = ("_handed", sent.id, student())
     if key not in st.session_state:
@@ -123,6 +120,13 @@ def lesson_ui(services) -> tuple[frozenset[str], str]:
                     n=len(sent.values),
                 )
             )
+        elif sent.sweep:
+            text.markdown(
+                tr(
+                    "🧪 Class experiment on **{setting}**: type your nickname in the sidebar to be handed your value.",
+                    setting=tr(LABELS[sent.sweep]).split(" (")[0].lower(),
+                )
+            )
         if sent.frozen:
             text.caption(
                 tr(
@@ -131,7 +135,7 @@ def lesson_ui(services) -> tuple[frozenset[str], str]:
                 )
             )
         button.button(tr("Load it"), key="load_exercise", on_click=load, args=(cfg,), type="primary")
-    return frozenset(sent.frozen), sent.tag
+    return frozenset(sent.frozen), sent.tag if index is not None else ""
 
 
 def watch(services, shown_id: str | None) -> None:

@@ -62,9 +62,14 @@ def pick(page, label: str, option: str) -> None:
 
 
 def start_server(
-    port: int, env: dict | None = None, log: Path | None = None, prefix: list[str] | None = None
+    port: int,
+    env: dict | None = None,
+    log: Path | None = None,
+    prefix: list[str] | None = None,
+    address: str = "127.0.0.1",
 ) -> subprocess.Popen:
-    """streamlit run app.py on 127.0.0.1:port (after `prefix`, e.g. taskset); returns once /_stcore/health answers."""
+    """streamlit run app.py bound to address:port (after `prefix`, e.g. taskset); returns once /_stcore/health
+    answers on 127.0.0.1 (the tests only ever talk to loopback)."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [
@@ -77,7 +82,7 @@ def start_server(
             "--server.headless",
             "true",
             "--server.address",
-            "127.0.0.1",
+            address,
             "--server.port",
             str(port),
             "--browser.gatherUsageStats",
