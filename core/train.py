@@ -21,6 +21,7 @@ from torch import nn
 
 from core import data as D
 from core import models as M
+from core import own_images
 from core.config import (
     DATASETS,
     DEVICES,
@@ -530,6 +531,11 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a seed recipe; flags override it")
     p.add_argument("--dataset", choices=list(DATASETS))
+    p.add_argument(
+        "--images",
+        metavar="PATH",
+        help="train on your own pictures: a folder or .zip with one sub-folder per class (ImageFolder layout)",
+    )
     p.add_argument("--model", choices=list(MODELS))
     p.add_argument("--optimizer", choices=list(OPTIMIZERS))
     p.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
@@ -558,7 +564,17 @@ def _parse(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
     parser = _parser()
     args = parser.parse_args(argv)
     base = PRESETS[args.preset] if args.preset else TrainConfig()
-    changes = {k: v for k, v in vars(args).items() if k not in ("preset", "json", "threads") and v is not None}
+    flags = ("preset", "json", "threads", "images")  # not config fields
+    changes = {k: v for k, v in vars(args).items() if k not in flags and v is not None}
+    if args.images is not None:
+        if args.dataset is not None:
+            parser.error("use --images or --dataset, not both")
+        try:  # the same test pictures for every run on these images (own_images.SPLIT_SEED), whatever --seed says
+            ds = own_images.dataset_from_source(args.images)
+        except (D.DatasetError, ValueError) as e:
+            parser.error(str(e))
+        D.register(ds)
+        changes["dataset"] = ds.info.name
     cfg = base.with_(**changes)
     problems = cfg.errors()
     if args.threads is not None and args.threads < 1:
@@ -572,8 +588,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg, args = _parse(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    classes: tuple[str, ...] = ()
     for event in train(cfg, threads=args.threads):
-        if isinstance(event, EpochEnd):
+        if isinstance(event, Started):
+            classes = event.classes
+        elif isinstance(event, EpochEnd):
             print(
                 json.dumps(
                     {
@@ -595,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
                         "test_loss": round(event.test_loss, 5),
                         "test_acc": round(event.test_acc, 5),
                         "train_s_per_epoch": round(event.train_s_per_epoch, 3),
+                        "classes": list(classes),
                         "config": cfg.to_dict(),
                     }
                 ),
