@@ -109,6 +109,23 @@ def start_server(
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
+def send_exercise(teacher, title: str, sweep: str, values: str, locked: str | None = None) -> None:
+    """On the teacher's console: send an exercise (the teacher's Train settings) sweeping `sweep` over `values`,
+    with the field `locked` locked; returns once the console says it is on."""
+    teacher.get_by_label("Title", exact=True).fill(title)
+    if locked:
+        teacher.get_by_role("combobox", name="Lock these fields").click()
+        teacher.keyboard.type(locked)
+        teacher.keyboard.press("Enter")
+        teacher.keyboard.press("Escape")
+    teacher.get_by_role("combobox", name="Class experiment: sweep", exact=True).click()
+    teacher.keyboard.type(sweep)
+    teacher.keyboard.press("Enter")
+    teacher.get_by_label("Its values, one per student in turn").fill(values)
+    teacher.get_by_role("button", name="📣 Send to the class").click()
+    teacher.get_by_text(f"On now: {title}").wait_for()
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     """End a server start_server started: politely, then for good after 10 s."""
     if proc.poll() is None:

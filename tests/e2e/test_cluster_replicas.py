@@ -1,5 +1,6 @@
 """A class bigger than one server, in a real browser: a Ray cluster of two nodes started as README says, runs in
-PostgreSQL, two app replicas. A run started on replica A is followed live on replica B, A is killed and the run
+PostgreSQL, two app replicas. The teacher's exercise sent from A reaches a student on B, each handed their own
+value of its experiment; a run started on replica A is followed live on replica B, A is killed and the run
 finishes, seen from B; then the cluster goes away and B says so while finished runs stay browsable."""
 
 import os
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import POSTGRES_URL, ray_env, require_postgres, require_ray
-from tests.e2e.conftest import free_port, start_server, stop_server, type_into
+from tests.e2e.conftest import free_port, send_exercise, start_server, stop_server, type_into
 
 JS_POINTS = """() => { const el = document.querySelector('.js-plotly-plot');
   return el && el._fullData && el._fullData.length ? el._fullData[0].x.length : 0; }"""
@@ -42,6 +43,10 @@ def test_a_run_started_on_one_replica_is_followed_on_another_and_outlives_the_fi
     a = start_server(pa, {**env, **app}, tmp_path / "a.log")
     b = start_server(pb, {**env, **app}, tmp_path / "b.log")
     try:
+        teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        teacher.set_default_timeout(60_000)
+        teacher.goto(f"http://127.0.0.1:{pa}/teacher")  # a replica behind nginx, no passcode: the lab's own
+        send_exercise(teacher, "Across replicas", "Learning rate", "0.1, 1")
         tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         tab.set_default_timeout(60_000)
         tab.goto(f"http://127.0.0.1:{pa}")
@@ -49,6 +54,16 @@ def test_a_run_started_on_one_replica_is_followed_on_another_and_outlives_the_fi
         tab.get_by_text("Slow motion", exact=True).click()  # about a second an epoch: it outlasts replica A
         type_into(tab, "Epochs", 14)
         type_into(tab, "Your nickname (shown on the class board)", "ada")
+        bo = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()  # a student on replica B
+        bo.set_default_timeout(60_000)
+        bo.goto(f"http://127.0.0.1:{pb}")
+        bo.get_by_text("Your teacher's exercise: Across replicas").wait_for()  # sent from A, read from PostgreSQL
+        type_into(bo, "Your nickname (shown on the class board)", "bo")
+        handed = {
+            re.search(r"your value is (\S+) ", p.get_by_text("Class experiment on learning rate").inner_text()).group(1)
+            for p in (tab, bo)
+        }
+        assert handed == {"0.1", "1"}  # handed out once across the replicas: one each
         tab.get_by_text("the class's Ray cluster (2 CPU cores)", exact=False).wait_for()
         tab.get_by_role("button", name="▶ Start training").click()
         tab.get_by_text("Running:").wait_for()

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import free_port, start_server, stop_server, type_into
+from tests.e2e.conftest import free_port, send_exercise, start_server, stop_server, type_into
 
 PASSCODE = "owl-42"
 NICKS = ("ada", "bo", "=cmd")  # the third types a formula: the CSV must keep it as text
@@ -28,22 +28,6 @@ def student(browser, url: str, nickname: str):
     return page
 
 
-def send_exercise(teacher) -> None:
-    teacher.get_by_label("Title", exact=True).fill("How big a step?")
-    teacher.get_by_role("combobox", name="Lock these fields").click()
-    teacher.keyboard.type("Batch size")
-    teacher.keyboard.press("Enter")
-    teacher.keyboard.press("Escape")
-    box = teacher.get_by_role("combobox", name="Class experiment: sweep", exact=True)
-    box.click()
-    teacher.keyboard.type("Learning rate")
-    teacher.keyboard.press("Enter")
-    teacher.get_by_label("Its values, one per student in turn").fill("0.1, 1, 3")
-    teacher.get_by_role("button", name="📣 Send to the class").click()
-    teacher.get_by_text("On now: How big a step?").wait_for()
-    teacher.screenshot(path="/tmp/teacher_sent.png", full_page=True)
-
-
 def test_a_teacher_leads_three_students(browser, tmp_path):
     port = free_port()
     server = start_server(port, {"RUNS_DB": str(tmp_path / "runs.db"), "TEACHER_PASSCODE": PASSCODE})
@@ -56,7 +40,7 @@ def test_a_teacher_leads_three_students(browser, tmp_path):
         teacher.get_by_text("Send an exercise to every student's Train page").wait_for()
         assert "passcode" not in teacher.url  # the passcode leaves the address bar (and the projector)
         ada, bo = student(browser, url, NICKS[0]), student(browser, url, NICKS[1])
-        send_exercise(teacher)
+        send_exercise(teacher, "How big a step?", "Learning rate", "0.1, 1, 3", locked="Batch size")
         cy = student(browser, url, NICKS[2])  # joins after it was sent: gets it too
         values = set()
         for page in (ada, bo, cy):  # the open pages follow the teacher without a reload
@@ -82,7 +66,6 @@ def test_a_teacher_leads_three_students(browser, tmp_path):
         teacher.keyboard.type("running")
         teacher.keyboard.press("Enter")
         teacher.get_by_role("button", name="⏹ Stop it").click()
-        teacher.screenshot(path="/tmp/teacher_console.png")
         ada.get_by_text("Stopped by the teacher.").wait_for()
 
         with teacher.expect_download() as download:
