@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from core import data as D
 from core.data import IN_MEMORY
 from core.data import REGISTRY as DATASETS
 from core.i18n import N_, tr
@@ -69,7 +70,10 @@ class TrainConfig:
             ("pace", PACES),
             ("schedule", SCHEDULES),
         ):
-            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
+            value = getattr(self, name)
+            if name == "dataset" and isinstance(value, str) and value not in allowed and D.known(value):
+                continue  # a class's own dataset, found in the run store (core.class_images)
+            if not isinstance(value, str) or value not in allowed:
                 out.append(
                     tr(
                         "{name} must be one of {allowed} (got {value!r}).",

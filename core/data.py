@@ -12,6 +12,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -99,6 +100,52 @@ def unregister(name: str) -> None:
     IN_MEMORY.pop(name, None)
 
 
+class Source(Protocol):
+    """Where datasets of other names are found (core.class_images: the class's own, in the run store). Each
+    method answers None for a name it does not know."""
+
+    def info(self, name: str) -> DatasetInfo | None: ...
+
+    def load(self, name: str) -> Dataset | None: ...
+
+    def pin(self, name: str) -> str | None:
+        """The name of what `name` holds now, kept as it is now: what a run that starts now trains on and is
+        later shown with (a dataset students are still adding to has a new version at each change)."""
+
+
+# searched, in order, for a name neither REGISTRY nor IN_MEMORY has
+SOURCES: list[Source] = []
+
+
+def add_source(source: Source) -> None:
+    SOURCES.append(source)
+
+
+def remove_source(source: Source) -> None:
+    if source in SOURCES:
+        SOURCES.remove(source)
+
+
+def known(name: str) -> bool:
+    """Can a dataset of this name be trained on here (built in, built in memory, or found by a source)?"""
+    try:
+        info(name)
+    except DatasetError:
+        return False
+    return True
+
+
+def pin(name: str) -> str:
+    """The name a run that starts now should record: `name` itself, or a source's version of it as it is now."""
+    if name in REGISTRY or name in IN_MEMORY:
+        return name
+    for source in list(SOURCES):
+        pinned = source.pin(name)
+        if pinned is not None:
+            return pinned
+    return name
+
+
 class DatasetMissing(DatasetError):
     pass
 
@@ -114,6 +161,10 @@ def info(name: str) -> DatasetInfo:
     except KeyError:
         if name in IN_MEMORY:
             return IN_MEMORY[name].info
+        for source in list(SOURCES):
+            found = source.info(name)
+            if found is not None:
+                return found
         raise DatasetError(
             tr("Unknown dataset {name!r}; choose one of {names}.", name=name, names=", ".join(REGISTRY))
         ) from None
@@ -355,6 +406,11 @@ def load(name: str, root: Path | None = None, allow_download: bool = True) -> Da
     memory (register()) is returned as it is."""
     if name in IN_MEMORY:
         return IN_MEMORY[name]
+    if name not in REGISTRY:
+        for source in list(SOURCES):
+            found = source.load(name)
+            if found is not None:
+                return found
     info(name)
     if name == "digits":
         key: tuple = ("digits",)

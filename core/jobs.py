@@ -23,6 +23,7 @@ from typing import Protocol
 
 import torch
 
+from core import data as D
 from core import models as M
 from core.config import TrainConfig
 from core.events import (
@@ -399,6 +400,14 @@ class Jobs(Protocol):
     def close(self) -> None: ...
 
 
+def pinned(cfg: TrainConfig) -> TrainConfig:
+    """The config a run records: a dataset whose content changes (a class's own, core.class_images) named by its
+    version as it is now, so the run trains, and is later shown, on the same examples. DatasetError if it cannot
+    be built (an empty class)."""
+    name = D.pin(cfg.dataset)
+    return cfg if name == cfg.dataset else replace(cfg, dataset=name)
+
+
 class JobsUnavailable(RuntimeError):
     """The jobs' backend cannot be reached (a cluster that went away); the message says so to a student."""
 
@@ -477,8 +486,10 @@ class JobManager:
         """Queue a job; it starts as soon as a slot is free (at once if one is).
 
         `student` names who submits it (a browser session); with `nickname`, it counts against per_student.
-        `estimate_s` (the Train page's estimate) lets a short run take the express slot. Raises LimitReached.
+        `estimate_s` (the Train page's estimate) lets a short run take the express slot. Raises LimitReached, and
+        DatasetError for a class's own dataset that cannot be trained on yet (pinned).
         """
+        cfg = pinned(cfg)
         job = TrainingJob(cfg, nickname, tag, self.max_runtime_s, self._finished, self.listeners, self.runner)
         job.student, job.estimate_s = student, estimate_s
         job.queue_position = lambda: self._position(job)

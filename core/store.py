@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # only named: the store writes what it is given, and builds n
     from core.config import TrainConfig
     from core.events import EpochEnd
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 HOST = socket.gethostname()
 RECONNECT_S = 30.0  # how long a write waits for a PostgreSQL server that went away (a restart) before failing
 
@@ -52,6 +52,35 @@ CREATE TABLE IF NOT EXISTS handed_out (
     student TEXT NOT NULL,            -- the student's nickname, or their tab's token before they typed one
     value_index INTEGER NOT NULL,
     PRIMARY KEY (exercise, student)
+)"""
+
+# The class's own images (core/own_images.py, core/class_images.py), pooled by every student and replica: each
+# dataset and its class names, each example as prepared for the models (and the picture it came from, for an
+# export), and each version a run trained on, kept as it was (schema 9)
+_OWN_IMAGES = """
+CREATE TABLE IF NOT EXISTS own_datasets (
+    name TEXT PRIMARY KEY,            -- as typed, checked by core.own_images.clean_name
+    classes TEXT NOT NULL,            -- JSON list of the class names, in order: an example's label indexes it
+    created_by TEXT NOT NULL DEFAULT '', -- the owner tag of who made it (core.jobs.owner_tag)
+    nickname TEXT NOT NULL DEFAULT '',
+    created_at DOUBLE PRECISION NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0 -- one more at every change: a cache, and a run's pin, know it by this
+);
+CREATE TABLE IF NOT EXISTS own_examples (
+    id TEXT PRIMARY KEY,              -- time-ordered: examples list in the order they were added
+    dataset TEXT NOT NULL REFERENCES own_datasets(name) ON DELETE CASCADE,
+    label INTEGER NOT NULL,           -- the class's index in own_datasets.classes
+    pixels BYTEA NOT NULL,            -- the example as the model sees it: size*size uint8
+    original BYTEA,                   -- the picture it came from (capped by the caller), for an export
+    filename TEXT NOT NULL DEFAULT '', -- its name in an imported zip's class folder, kept for an export
+    added_by TEXT NOT NULL DEFAULT '', -- the owner tag of who added it: they, or the teacher, may remove it
+    nickname TEXT NOT NULL DEFAULT '',
+    added_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS own_versions (
+    name TEXT PRIMARY KEY,            -- what a run's config names: "images:<dataset>@<content hash>"
+    data BYTEA NOT NULL,              -- the class names and examples as they were when the run started
+    created_at DOUBLE PRECISION NOT NULL
 )"""
 
 _SCHEMA = (
@@ -88,6 +117,8 @@ CREATE TABLE IF NOT EXISTS epochs (
     + _REWIND_POINTS
     + ";"
     + _CLASS
+    + ";"
+    + _OWN_IMAGES
 )
 EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "epoch_s", "elapsed_s")
 
@@ -102,6 +133,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     # schema 7: one name for one thing (a job's Snapshot is its live state); opening created rewind_points already
     (6, "INSERT INTO rewind_points SELECT run_id, step, epoch, fraction, weights FROM snapshots; DROP TABLE snapshots"),
     (7, _CLASS),  # the class's exercise and experiment (schema 8); opening created the tables already
+    (8, _OWN_IMAGES),  # the class's own images (schema 9); opening created the tables already
 ]
 
 
@@ -126,6 +158,14 @@ def db_errors() -> tuple[type[Exception], ...]:
     if "psycopg" in sys.modules:
         errors += (sys.modules["psycopg"].Error,)
     return errors
+
+
+class StoreFull(ValueError):
+    """A class of the class's own images would hold more examples than allowed: nothing was added."""
+
+    def __init__(self, has: int, adding: int, limit: int):
+        super().__init__(f"the class has {has} examples; adding {adding} would pass the limit of {limit}")
+        self.has, self.adding, self.limit = has, adding, limit
 
 
 class _SQLite:
@@ -502,6 +542,129 @@ class RunStore:
         """Who was handed which value of an experiment: student -> value index."""
         rows = self._query("SELECT student, value_index FROM handed_out WHERE exercise=?", (exercise,)).fetchall()
         return {r["student"]: int(r["value_index"]) for r in rows}
+
+    # ------------------------------------------------------------------ the class's own images
+    def create_dataset(self, name: str, classes: list[str], created_by: str = "", nickname: str = "") -> bool:
+        """A new dataset of the class's own images, with its class names in order (checked by the caller:
+        core.own_images.check_class_names); False, and nothing changed, if one of that name exists."""
+        with self._transaction() as cur:
+            if cur.execute("SELECT 1 FROM own_datasets WHERE name=?", (name,)).fetchone():
+                return False
+            cur.execute(
+                "INSERT INTO own_datasets (name, classes, created_by, nickname, created_at, revision) "
+                "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (name) DO NOTHING",
+                (name, json.dumps(list(classes)), created_by, nickname, time.time()),
+            )
+            return True
+
+    def datasets(self) -> list[dict]:
+        """Every dataset of the class's own images, oldest first: name, classes (a list), created_by, nickname,
+        created_at, revision, and counts (examples per class)."""
+        rows = self._query("SELECT * FROM own_datasets ORDER BY created_at, name").fetchall()
+        counts: dict[tuple[str, int], int] = {}
+        for r in self._query("SELECT dataset, label, COUNT(*) AS n FROM own_examples GROUP BY dataset, label"):
+            counts[(r["dataset"], int(r["label"]))] = int(r["n"])
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["classes"] = json.loads(d["classes"])
+            d["counts"] = [counts.get((d["name"], k), 0) for k in range(len(d["classes"]))]
+            out.append(d)
+        return out
+
+    def dataset(self, name: str) -> dict | None:
+        """One dataset as datasets() gives it, or None."""
+        return next((d for d in self.datasets() if d["name"] == name), None)
+
+    def revision(self, name: str) -> int | None:
+        """How many changes a dataset has seen (None: there is no such dataset): one cheap read."""
+        r = self._query("SELECT revision FROM own_datasets WHERE name=?", (name,)).fetchone()
+        return None if r is None else int(r["revision"])
+
+    def add_examples(
+        self,
+        name: str,
+        label: int,
+        items: list[tuple[bytes, bytes | None, str]],
+        added_by: str = "",
+        nickname: str = "",
+        max_per_class: int | None = None,
+    ) -> list[str]:
+        """Add examples to class `label` of a dataset: (pixels, original or None, file name) each. All or none:
+        raises KeyError for a dataset or class that does not exist, StoreFull when the class would hold more than
+        max_per_class. One transaction holding the examples, so students adding at once never overshoot it.
+        Returns the new examples' ids."""
+        with self._transaction() as cur:
+            if self._db.lock:
+                cur.execute(self._db.lock.format("own_examples"))
+            r = cur.execute("SELECT classes FROM own_datasets WHERE name=?", (name,)).fetchone()
+            if r is None or not 0 <= label < len(json.loads(r["classes"])):
+                raise KeyError(f"no class {label} in dataset {name!r}")
+            if max_per_class is not None:
+                n = cur.execute(
+                    "SELECT COUNT(*) AS n FROM own_examples WHERE dataset=? AND label=?", (name, label)
+                ).fetchone()["n"]
+                if n + len(items) > max_per_class:
+                    raise StoreFull(int(n), len(items), max_per_class)
+            ids, now, base = [], time.time(), time.time_ns()
+            for i, (pixels, original, filename) in enumerate(items):
+                ids.append(f"{base + i:020d}-{os.urandom(4).hex()}")
+                cur.execute(
+                    "INSERT INTO own_examples (id, dataset, label, pixels, original, filename, added_by, nickname, "
+                    "added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ids[-1], name, label, pixels, original, filename, added_by, nickname, now),
+                )
+            cur.execute("UPDATE own_datasets SET revision = revision + 1 WHERE name=?", (name,))
+            return ids
+
+    def examples(self, name: str, originals: bool = False) -> list[dict]:
+        """A dataset's examples in the order they were added: id, label, pixels (bytes), filename, added_by,
+        nickname, added_at, and with `originals` the original picture (bytes or None)."""
+        columns = "id, label, pixels, filename, added_by, nickname, added_at" + (", original" if originals else "")
+        rows = self._query(f"SELECT {columns} FROM own_examples WHERE dataset=? ORDER BY id", (name,)).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["pixels"] = bytes(d["pixels"])
+            if originals and d["original"] is not None:
+                d["original"] = bytes(d["original"])
+            out.append(d)
+        return out
+
+    def example(self, example_id: str) -> dict | None:
+        """One example's dataset, label, added_by and nickname (to check who may remove it), or None."""
+        r = self._query(
+            "SELECT id, dataset, label, added_by, nickname FROM own_examples WHERE id=?", (example_id,)
+        ).fetchone()
+        return dict(r) if r else None
+
+    def remove_example(self, example_id: str) -> bool:
+        """Remove one example (the caller checks that its owner or the teacher asks); False if it was gone."""
+        with self._transaction() as cur:
+            r = cur.execute("SELECT dataset FROM own_examples WHERE id=?", (example_id,)).fetchone()
+            if r is None:
+                return False
+            cur.execute("DELETE FROM own_examples WHERE id=?", (example_id,))
+            cur.execute("UPDATE own_datasets SET revision = revision + 1 WHERE name=?", (r["dataset"],))
+            return True
+
+    def delete_dataset(self, name: str) -> None:
+        """Delete a dataset and its examples (the versions runs trained on stay: their results still show)."""
+        with self._transaction() as cur:
+            cur.execute("DELETE FROM own_examples WHERE dataset=?", (name,))
+            cur.execute("DELETE FROM own_datasets WHERE name=?", (name,))
+
+    def save_version(self, name: str, data: bytes) -> None:
+        """Keep the content a run trains on under its versioned name (once: the name is its content's hash)."""
+        self._write(
+            "INSERT INTO own_versions (name, data, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, data, time.time()),
+        )
+
+    def version(self, name: str) -> bytes | None:
+        """The content kept under a versioned name, or None."""
+        r = self._query("SELECT data FROM own_versions WHERE name=?", (name,)).fetchone()
+        return bytes(r["data"]) if r else None
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, run_id: str, data: bytes) -> Path:

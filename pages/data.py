@@ -7,6 +7,7 @@ import torch
 from core import data as D
 from core import plots
 from core.i18n import tr
+from ui.controls import CHOICES, options
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.state import keep, save_kept
@@ -75,7 +76,7 @@ def pixels_ui(ds) -> None:
 def render() -> None:
     st.title(tr("Look at the data first"))
     keep("w_dataset", "digits")
-    name = st.selectbox(tr("Dataset"), list(D.REGISTRY), key="w_dataset", format_func=lambda n: tr(D.REGISTRY[n].title))
+    name = st.selectbox(tr("Dataset"), options("dataset"), key="w_dataset", format_func=CHOICES["dataset"])
     save_kept("w_dataset")
     ds = load_dataset(name)
     if ds is None:

@@ -176,7 +176,10 @@ def require_postgres() -> str:
         import psycopg
 
         with psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute("DROP TABLE IF EXISTS rewind_points, snapshots, epochs, runs, meta CASCADE")
+            conn.execute(
+                "DROP TABLE IF EXISTS rewind_points, snapshots, epochs, runs, meta, class_state, handed_out, "
+                "own_examples, own_datasets, own_versions CASCADE"
+            )
     except Exception as e:  # noqa: BLE001 - missing driver or server: same answer
         unavailable(f"no PostgreSQL at {POSTGRES_URL.split('@')[-1]} ({type(e).__name__}: {e})", "the PostgreSQL tests")
     return POSTGRES_URL

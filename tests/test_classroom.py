@@ -95,7 +95,7 @@ def test_a_schema_7_store_gains_the_class_tables(tmp_path):
         cur.execute("DROP TABLE handed_out")
         cur.execute("UPDATE meta SET value='7' WHERE key='schema_version'")
     reopened = RunStore(tmp_path / "runs.db")
-    assert reopened.schema_version() == S.SCHEMA_VERSION == 8
+    assert reopened.schema_version() == S.SCHEMA_VERSION == 9
     assert reopened.get("old-run")["nickname"] == "ada"
     assert reopened.hand_out("ex", "ada", 2) == 0
 

@@ -41,7 +41,7 @@ def test_round_trip_through_a_job(store_where):
     assert store.metrics_csv(job.id).splitlines()[0].startswith("epoch,train_loss,train_acc")
     assert len(store.metrics_csv(job.id).splitlines()) == 4
     assert os.path.exists(run["checkpoint"])
-    assert store.schema_version() == S.SCHEMA_VERSION == 8
+    assert store.schema_version() == S.SCHEMA_VERSION == 9
     assert run["threads"] == job.threads >= 1  # the thread count it trained with, kept with the run
     assert [r["id"] for r in store.list(dataset="digits", model="softmax")] == [job.id]
     assert store.list(model="cnn") == []
@@ -215,7 +215,7 @@ def test_a_schema_6_store_keeps_its_rewind_points_under_their_new_name(store_whe
         )
         cur.execute("UPDATE meta SET value='6' WHERE key='schema_version'")
     reopened = RunStore(store_where)
-    assert reopened.schema_version() == S.SCHEMA_VERSION == 8
+    assert reopened.schema_version() == S.SCHEMA_VERSION == 9
     assert reopened.rewind_points("old-run") == [{"step": 24, "epoch": 1, "fraction": 1.0}]
     assert reopened.rewind_weights("old-run", 24) == blob
     assert not reopened._db.has_table(reopened._conn(), "snapshots")

@@ -9,6 +9,7 @@ from core import data as D
 from core import models as M
 from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES, SCHEDULES, WEIGHT_DECAY_CHOICES
 from core.i18n import DEFAULT, N_, language, tr
+from core.store import db_errors
 
 LABELS = {
     "dataset": N_("Dataset"),
@@ -48,7 +49,7 @@ HELP = {
 # field -> how to name each of its choices (the choices themselves: core's registries and lists), in the
 # current language
 CHOICES = {
-    "dataset": lambda n: tr(D.REGISTRY[n].title),
+    "dataset": lambda n: D.info(n).display_title,  # a class's own dataset: its name as typed
     "model": lambda n: tr(M.REGISTRY[n].label),
     "optimizer": lambda n: tr(OPTIMIZERS[n]),
     "pace": lambda n: tr(PACES[n]),
@@ -81,7 +82,23 @@ def options(field: str) -> list[str]:
         "pace": PACES,
         "schedule": SCHEDULES,
     }
+    if field == "dataset":
+        return [*D.REGISTRY, *own_datasets()]
     return list(choices[field])
+
+
+def own_datasets() -> list[str]:
+    """The class's own datasets in the run store ("images:<name>"), oldest first; none while it cannot be read."""
+    from core.class_images import dataset_names
+    from ui.services import current
+
+    store = current().store()
+    if store is None:
+        return []
+    try:
+        return dataset_names(store)
+    except db_errors():
+        return []
 
 
 def nearest_lr(lr: float) -> float:

@@ -23,7 +23,7 @@ from ui.state import set_kept
 def load_dataset(name: str, offer_digits: bool = True) -> D.Dataset | None:
     """The dataset, or an error box saying what to do, a button to switch to digits, and None."""
     try:
-        with st.spinner(tr("Loading {dataset}…", dataset=tr(D.info(name).title))):
+        with st.spinner(tr("Loading {dataset}…", dataset=D.info(name).display_title)):
             return D.load(name)
     except D.DatasetError as e:
         st.error(str(e), icon="📂")

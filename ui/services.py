@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from core import class_images
 from core.i18n import N_, tr
 from core.jobs import JobManager, Jobs
 from core.process import settle_heap
@@ -106,6 +107,7 @@ class Services:
                 self._report((message, {"where": shown(self.where), "error": str(e)}))
                 return None
             self._store, self._failed_at = opened, None
+            class_images.install(opened)  # the class's own datasets load by name from this store (core.data)
         with self._error_lock:
             self._error = None  # opened: whatever failed before is over
         return opened

@@ -11,6 +11,7 @@ import secrets
 
 import streamlit as st
 
+from core.data import DatasetError
 from core.events import ACTIVE, RUNNING
 from core.i18n import tr
 from core.jobs import Job, JobsUnavailable, LimitReached, owner_tag
@@ -61,7 +62,7 @@ def submit(cfg, nickname: str = "", tag: str = "", estimate_s: float | None = No
     server's per-student limit refuses it or the cluster cannot be reached."""
     try:
         job = current().jobs.submit(cfg, nickname, tag, student=session_jobs().token, estimate_s=estimate_s)
-    except (LimitReached, JobsUnavailable) as e:
+    except (LimitReached, JobsUnavailable, DatasetError) as e:  # DatasetError: a class's own set not ready
         st.session_state["refused"] = str(e)
         return None
     st.session_state.pop("refused", None)

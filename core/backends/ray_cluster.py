@@ -25,11 +25,12 @@ from ray import exceptions as rex
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 import core
+from core import data as D
 from core import i18n
 from core.config import TrainConfig
 from core.events import BatchEnd, Failed, Started
 from core.i18n import DEFAULT, N_, language, said, tr, use, using
-from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, TrainingJob
+from core.jobs import JobManager, JobsUnavailable, LimitReached, Snapshot, TrainingJob, pinned
 from core.recorder import Recorder, StoreError
 from core.store import RunStore, shown
 
@@ -52,10 +53,13 @@ WORKER_DIED = N_(
 
 # ---------------------------------------------------------------------------------------------- on a worker
 @ray.remote(num_returns="streaming", max_retries=0)  # a retry would replay the run's curve from the start
-def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: str, lang: str = DEFAULT):
+def _train_task(cfg: TrainConfig, threads: int, job_id: str, coordinator_name: str, lang: str = DEFAULT, dataset=None):
     """Train one run on a cluster worker, yielding its events in chunks; stops, pauses and steps as the
-    coordinator says. `lang` is the submitting student's language: the run's messages are written in it."""
+    coordinator says. `lang` is the submitting student's language: the run's messages are written in it.
+    `dataset`: a dataset built in memory (a class's own images), which travels with its run."""
     use(lang)  # a worker process has no page's context (and is reused: every task sets its own)
+    if dataset is not None:
+        D.register(dataset)
     import torch
 
     from core.train import Control, train
@@ -101,7 +105,8 @@ def cluster_runner(
     if cfg.device != "cpu" and ray.cluster_resources().get("GPU", 0) > 0:
         options["num_gpus"] = GPU_SHARE  # device "auto" then picks cuda on the worker Ray places it on
     # the job's thread runs in the submitting student's language (Coordinator.submit): the worker writes in it too
-    stream = _train_task.options(**options).remote(cfg, threads, job_id, coordinator, language())
+    dataset = D.IN_MEMORY.get(cfg.dataset)  # a class's own images: small (784 bytes an example), they travel along
+    stream = _train_task.options(**options).remote(cfg, threads, job_id, coordinator, language(), dataset)
     try:
         for ref in stream:
             yield from ray.get(ref)
@@ -156,7 +161,9 @@ class Coordinator:
             "store_error": error,
         }
 
-    def submit(self, cfg, nickname, tag, student, estimate_s, lang: str = DEFAULT) -> dict:
+    def submit(self, cfg, nickname, tag, student, estimate_s, lang: str = DEFAULT, dataset=None) -> dict:
+        if dataset is not None:  # a class's own images, pinned by the replica: this process records and sends it
+            D.register(dataset)
         with using(lang):  # the job keeps the student's language (TrainingJob copies this context)
             return _info(self.mgr.submit(cfg, nickname, tag, student=student, estimate_s=estimate_s))
 
@@ -346,7 +353,9 @@ class ClusterJobs:
 
     # the Jobs interface ----------------------------------------------------------------------------------
     def submit(self, cfg, nickname="", tag="", student="", estimate_s=None) -> RemoteJob:
-        return RemoteJob(self.call("submit", cfg, nickname, tag, student, estimate_s, language()), self)
+        cfg = pinned(cfg)  # a class's own images: their version now, sent along (the cluster has no run store's)
+        dataset = D.IN_MEMORY.get(cfg.dataset)
+        return RemoteJob(self.call("submit", cfg, nickname, tag, student, estimate_s, language(), dataset), self)
 
     def get(self, job_id: str | None) -> RemoteJob | None:
         return self._job("info", job_id)
