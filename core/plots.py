@@ -523,28 +523,72 @@ def hyper_scatter(
     return fig
 
 
-def small_multiples(series: list[tuple[str, list[float]]], cols: int = 6, row_px: int = 110) -> go.Figure:
+def small_multiples_spec(series: list[tuple[str, list[float]]], cols: int = 6, row_px: int = 110) -> dict:
     """One small loss curve per run (title, its losses), on a grid of `cols` columns: a class of thirty fits a
     1280x720 projector. Each panel has its own y range (a diverging run must not flatten everyone else's), no
-    axes' numbers: what a teacher reads is the shape, and who is stuck."""
+    axes' numbers: what a teacher reads is the shape, and who is stuck. A plain figure dict, as the live charts
+    (the console redraws it every two seconds, for every run of the class: validating 36 subplots cost 0.17 s)."""
     rows = max(1, -(-len(series) // cols))
-    titles = [plain(t) for t, _ in series]
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=titles or None, horizontal_spacing=0.02, vertical_spacing=0.5 / rows
-    )
-    for i, (_, losses) in enumerate(series):
+    height = 30 + rows * row_px
+    gap_x, title_px = 0.02, 22  # between panels; above each, its title
+    width = (1 - gap_x * (cols - 1)) / cols
+    cell = (height - 30) / height / rows  # a row's share of the height (30 px: the top margin)
+    data, annotations, layout = [], [], {}
+    for i, (title, losses) in enumerate(series):
+        r, c = divmod(i, cols)
+        n = "" if i == 0 else str(i + 1)
+        x0 = c * (width + gap_x)
+        top = 1 - r * cell
+        y0, y1 = top - cell + 4 / height, top - title_px / height
         xs, ys = downsample(list(range(len(losses))), ema(losses) if len(losses) else [], max_points=120)
-        fig.add_trace(
-            go.Scatter(
-                x=xs, y=ys, mode="lines", line=dict(width=2, color=PALETTE[0]), showlegend=False, hoverinfo="skip"
-            ),
-            row=i // cols + 1,
-            col=i % cols + 1,
+        data.append(
+            {
+                "type": "scatter",
+                "x": np.asarray(xs, dtype=np.float32),  # typed arrays: a third of the bytes of JSON numbers
+                "y": np.asarray(ys, dtype=np.float32),
+                "xaxis": f"x{n}",
+                "yaxis": f"y{n}",
+                "name": plain(title),  # what the chart's text alternative says of this panel
+                "mode": "lines",
+                "line": {"width": 2, "color": PALETTE[0]},
+                "hoverinfo": "skip",
+            }
         )
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False)
-    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, rangemode="tozero")
-    fig.update_annotations(font=dict(size=13))
-    return _layout(fig, 30 + rows * row_px).update_layout(margin=dict(l=4, r=4, t=26, b=4))
+        bare = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False, "fixedrange": True}
+        layout[f"xaxis{n}"] = {**bare, "domain": [x0, x0 + width], "anchor": f"y{n}", "showline": True}
+        layout[f"yaxis{n}"] = {**bare, "domain": [y0, y1], "anchor": f"x{n}", "showline": True, "rangemode": "tozero"}
+        annotations.append(
+            {
+                "text": plain(title),
+                "x": x0 + width / 2,
+                "y": y1,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 13},
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "height": height,
+            "margin": {"l": 4, "r": 4, "t": 8, "b": 4},
+            "font": {**PROJECTOR.layout.font.to_plotly_json(), "size": 13},
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "uirevision": "keep",
+            "modebar": MODEBAR,
+            "showlegend": False,
+            "annotations": annotations,
+            **layout,
+        },
+    }
+
+
+def small_multiples(*args, **kwargs) -> go.Figure:
+    return _validated(small_multiples_spec(*args, **kwargs))
 
 
 def experiment_plot(points: list, spread: list[dict], values: tuple, sweep: str, height: int = 420) -> go.Figure:

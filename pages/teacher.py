@@ -107,7 +107,7 @@ def class_ui(services, store) -> None:
         shown = runs[:PANELS]
         live_chart(
             st.container(),
-            plots.small_multiples([(panel_title(r), losses_of(services, store, r)) for r in shown]),
+            plots.small_multiples_spec([(panel_title(r), losses_of(services, store, r)) for r in shown]),
             key="class_grid",
         )
         if len(runs) > PANELS:
