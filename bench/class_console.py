@@ -7,8 +7,9 @@ Everything in this process, as one server holds it: a run store in a temporary f
 threads (ui.services.Services). The teacher sends a learning-rate experiment of six values; each simulated student
 (a distinct nickname) is handed a value by the store (RunStore.hand_out) and starts one run with it:
 1. Live: the Train page's default run (digits, softmax, slow motion) for 100 epochs, all training at once (the
-   scheduler told it has a core per student, as a lab server would; slow motion mostly sleeps) while the console redraws: the full console page (pages/teacher.py through app.py, in Streamlit's AppTest: the
-   store's runs, every live job's snapshot, the small multiples of 32 loss curves) --redraws times.
+   scheduler told it has a core per student, as a lab server would; slow motion mostly sleeps) while the console
+   redraws: the full console page (pages/teacher.py through app.py, in Streamlit's AppTest: the store's runs,
+   every live job's snapshot, the small multiples of 32 loss curves) --redraws times.
 2. Answered: the same students' 2-epoch runs at full speed, all finished: the console with the class plot of
    32 points (and the 64 runs' small multiples, the newest 36 drawn).
 Each: the median and p90 of a page run, and the bytes of the figures it sends. Target: a redraw under 1 s.
