@@ -33,6 +33,7 @@ else:
         [
             st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
             st.Page("pages/data.py", title=tr("Data"), icon="🖼️"),
+            st.Page("pages/images.py", title=tr("Images"), icon="✏️"),
             st.Page("pages/results.py", title=tr("Results"), icon="🎯"),
             st.Page("pages/inside.py", title=tr("Inside"), icon="🔬"),
             st.Page("pages/compare.py", title=tr("Compare"), icon="📈"),

@@ -153,9 +153,10 @@ def import_zip(
     path named): as a new dataset `name`, or added to the dataset `into`, whose class names its folders must be.
     Returns the dataset's name and how many examples were added."""
     folder = O.read_imagefolder(data)
-    prepared = O.prepare_folder(folder)
     if into is None:
-        target = create(store, name or "images", folder.classes, by, nickname)
+        O.clean_name(name or "images")
+        if store.dataset(O.clean_name(name or "images")) is not None:
+            raise O.OwnImagesError(tr("A dataset named {name!r} exists already: choose another name.", name=name))
         labels = list(range(len(folder.classes)))
     else:
         row = store.dataset(into)
@@ -179,6 +180,9 @@ def import_zip(
             if has + len(files) > O.MAX_EXAMPLES_PER_CLASS:
                 full = StoreFull(has, len(files), O.MAX_EXAMPLES_PER_CLASS)
                 raise O.OwnImagesError(_full(full, row["classes"][label]))
+    prepared = O.prepare_folder(folder)
+    if into is None:
+        target = create(store, name or "images", folder.classes, by, nickname)
     added = 0
     for label, arrays, files, filenames in zip(labels, prepared, folder.images, folder.filenames):
         items = [

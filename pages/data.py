@@ -8,6 +8,7 @@ from core import data as D
 from core import plots
 from core.i18n import tr
 from ui.controls import CHOICES, options
+from ui.labels import md
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.state import keep, save_kept
@@ -69,7 +70,7 @@ def pixels_ui(ds) -> None:
     p1, p2 = st.columns([1, 2])
     index = p1.number_input(tr("Training image #"), 0, len(ds.train_y) - 1, 0, step=1)
     scaled = p1.toggle(tr("Scale to 0–1 (what the model sees)"), value=False)
-    p1.markdown(tr("Label: **{label}**", label=ds.info.class_names[int(ds.train_y[index])]))
+    p1.markdown(tr("Label: **{label}**", label=md(ds.info.class_names[int(ds.train_y[index])])))
     chart(p2, plots.pixel_heatmap(ds.train_x[index].numpy(), scaled), key="data_pixels")
 
 

@@ -22,6 +22,7 @@ from core.preprocess import ImageError, prepare, prepare_drawing
 from core.train import restore, training_code, update_rule
 from ui.draw import SIDE, drawing_ui
 from ui.i18n import fragment
+from ui.labels import md
 from ui.live_view import chart
 from ui.loading import load_dataset
 from ui.rewind import NOW, frames, model_at, rewind_ui
@@ -174,7 +175,7 @@ def predict_ui(model, ds, spec: M.ModelSpec) -> None:
         trace = M.stages(model, x)
     probs = trace[-1][1][0].numpy()
     best = int(np.argmax(probs))
-    bars.markdown(tr("#### The model says: **{name}** ({sure:.0%} sure)", name=names[best], sure=probs[best]))
+    bars.markdown(tr("#### The model says: **{name}** ({sure:.0%} sure)", name=md(names[best]), sure=probs[best]))
     chart(bars, plots.probability_bars(probs, names, true, height=270), key="in_probs")
     st.header(tr("Why this prediction"))
     WHY[spec.explain.name](model, x, probs, info)

@@ -10,7 +10,7 @@ from core.events import ACTIVE
 from core.i18n import N_, tr
 from core.train import evaluate, restore
 from ui.i18n import fragment
-from ui.labels import model_label, state_name
+from ui.labels import md, model_label, state_name
 from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
 from ui.rewind import model_at, rewind_ui
@@ -158,8 +158,8 @@ def confusion_ui(ds, labels, preds) -> None:
         tr(
             "**{n:,}** test images of **{true}** predicted as **{predicted}**",
             n=len(cell),
-            true=names[true_c],
-            predicted=names[pred_c],
+            true=md(names[true_c]),  # a class's own names are data: escaped
+            predicted=md(names[pred_c]),
         )
     )
     if len(cell):
