@@ -30,19 +30,26 @@ else:
     teacher_link()  # the teacher link (?passcode=...) unlocks this tab, and leaves the URL (ui/roles.py)
     remembered_nickname()  # a reload or the next lesson keeps the student's name (ui/device.py)
     st.navigation(
-        [
-            st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
-            st.Page("pages/data.py", title=tr("Data"), icon="🖼️"),
-            st.Page("pages/images.py", title=tr("Images"), icon="✏️"),
-            st.Page("pages/results.py", title=tr("Results"), icon="🎯"),
-            st.Page("pages/inside.py", title=tr("Inside"), icon="🔬"),
-            st.Page("pages/compare.py", title=tr("Compare"), icon="📈"),
-            st.Page("pages/race.py", title=tr("Race"), icon="🏁"),
-            st.Page("pages/board.py", title=tr("Board"), icon="🏫"),
-            st.Page("pages/teacher.py", title=tr("Teacher"), icon="🎓"),
-        ],
+        {
+            # a student's own work, one link each...
+            "": [
+                st.Page("pages/train.py", title=tr("Train"), icon="🏋️", default=True),
+                st.Page("pages/data.py", title=tr("Data"), icon="🖼️"),
+                st.Page("pages/images.py", title=tr("Images"), icon="✏️"),
+                st.Page("pages/results.py", title=tr("Results"), icon="🎯"),
+                st.Page("pages/inside.py", title=tr("Inside"), icon="🔬"),
+            ],
+            # ...and, in one menu, the pages about several runs and the class: nine links did not fit a tablet
+            # beside the sidebar (four of them went under "4 more")
+            tr("Runs & class"): [
+                st.Page("pages/compare.py", title=tr("Compare"), icon="📈"),
+                st.Page("pages/race.py", title=tr("Race"), icon="🏁"),
+                st.Page("pages/board.py", title=tr("Board"), icon="🏫"),
+                st.Page("pages/teacher.py", title=tr("Teacher"), icon="🎓"),
+            ],
+        },
         # at the top: the sidebar is the Train page's settings, which fit a projector without scrolling; the
-        # names are short so all eight fit a tablet's width (a page's own title says it in full)
+        # names are short (a page's own title says it in full)
         position="top",
     ).run()
     page_drawn()  # the server's torch warm-up goes on now (core/process.py)

@@ -29,15 +29,15 @@ os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 from PIL import Image, ImageDraw  # noqa: E402
 
 from core import data as D  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, FLAGS, free_port, pick, start_server, type_into  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, FLAGS, free_port, open_page, pick, start_server, type_into  # noqa: E402
 
 PAGES = [
     ("Data", "Look at the data first"),
     ("Results", "What did it learn?"),
-    ("Inside the model", "Inside the model"),
-    ("Compare runs", "Compare runs"),
-    ("Same-seed race", "Same-seed race"),
-    ("Class board", "Class board"),
+    ("Inside", "Inside the model"),
+    ("Compare", "Compare runs"),
+    ("Race", "Same-seed race"),
+    ("Board", "Class board"),
     ("Train", "Train a classifier, watch it learn"),
 ]
 IDLE = "() => !document.querySelector('[data-testid=stStatusWidget]')"
@@ -54,16 +54,12 @@ def settle(page, t0: float, what) -> float:
             return done - t0
 
 
-def nav(page, name: str):
-    return page.get_by_test_id("stTopNav").get_by_role("link", name=name, exact=True)
-
-
 def switches(page, repeats: int) -> dict[str, list[float]]:
     out = {name: [] for name, _ in PAGES}
     for tour in range(repeats + 1):
         for name, heading in PAGES:
             t0 = time.perf_counter()
-            nav(page, name).click()
+            open_page(page, name)
             took = settle(page, t0, page.get_by_role("heading", name=heading).first)
             if tour:  # the first tour warms each page up
                 out[name].append(took)
@@ -117,12 +113,12 @@ def main() -> None:
                 tab.get_by_text("Done:").wait_for(timeout=60_000)
                 settle(tab, time.perf_counter(), tab.get_by_text("Done:"))
                 t0 = time.perf_counter()
-                nav(tab, "Results").click()
+                open_page(tab, "Results")
                 first.append(settle(tab, t0, tab.get_by_role("heading", name="Confusion matrix")))
                 tab.close()
             show("first Results visit (Fashion-MNIST run)", first)
 
-            nav(page, "Inside the model").click()
+            open_page(page, "Inside")
             page.get_by_role("tab", name="Predict an image").click()
             uploads = []
             for i in range(args.repeats + 1):
@@ -139,7 +135,7 @@ def main() -> None:
                     uploads.append(took)
             show("image upload on Inside", uploads)
 
-            nav(page, "Class board").click()
+            open_page(page, "Board")
             settle(page, time.perf_counter(), page.get_by_role("heading", name="Class board").first)
             toggles = []
             for _ in range(args.repeats):

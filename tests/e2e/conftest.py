@@ -109,6 +109,20 @@ def start_server(
     raise RuntimeError("streamlit did not become healthy within 60 s")
 
 
+MENU = "Runs & class"  # app.py's menu in the top bar, holding the pages about several runs and the class
+
+
+def open_page(page, name: str) -> None:
+    """Go to a page through the top bar: its link, or the menu's item (a real ARIA menu: a button, then items)."""
+    nav = page.get_by_test_id("stTopNav")
+    link = nav.get_by_role("link", name=name, exact=True)
+    if link.count():
+        link.click()
+        return
+    nav.get_by_role("button", name=MENU).click()
+    page.get_by_role("menuitem", name=name, exact=True).click()
+
+
 def send_exercise(teacher, title: str, sweep: str, values: str, locked: str | None = None) -> None:
     """On the teacher's console: send an exercise (the teacher's Train settings) sweeping `sweep` over `values`,
     with the field `locked` locked; returns once the console says it is on."""

@@ -1,5 +1,7 @@
 """A teacher's projector is 1280x720: what matters on the Train page fits without scrolling."""
 
+from tests.e2e.conftest import MENU
+
 
 def bottom(locator) -> float:
     box = locator.bounding_box()
@@ -22,5 +24,31 @@ def test_train_page_fits_a_projector(browser, server):
         charts = page.locator(".js-plotly-plot")
         assert charts.count() == 2 and all(bottom(charts.nth(i)) <= 720 for i in range(2))  # no result pushed them
         assert page.get_by_text("test accuracy", exact=False).first.is_visible()
+    finally:
+        context.close()
+
+
+def test_a_tablet_reaches_every_page_from_the_top_bar(browser, server):
+    """1024x768 beside the sidebar: the five links and the menu fit the bar (nothing under "N more"), in English and
+    in Chinese, and the menu's pages open by touch."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        for lang, links, menu in (
+            ("en", ("Train", "Data", "Images", "Results", "Inside"), MENU),
+            ("zh", ("训练", "数据", "图片", "结果", "模型内部"), "比较·课堂"),
+        ):
+            page.goto(f"{server}/?lang={lang}")
+            nav = page.get_by_test_id("stTopNav")
+            nav.get_by_role("button", name=menu).wait_for()
+            assert "more" not in nav.inner_text().split() and "更多" not in nav.inner_text()
+            for name in links:  # each link whole and inside the bar
+                box, bar = nav.get_by_role("link", name=name, exact=True).bounding_box(), nav.bounding_box()
+                assert box and box["x"] + box["width"] <= bar["x"] + bar["width"] + 1, name
+        page.goto(f"{server}/?lang=en")
+        page.get_by_test_id("stTopNav").get_by_role("button", name=MENU).tap()
+        page.get_by_role("menuitem", name="Board", exact=True).tap()
+        page.get_by_role("heading", name="Class board").wait_for()
     finally:
         context.close()

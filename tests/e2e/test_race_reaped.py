@@ -3,7 +3,7 @@
 import sqlite3
 
 from tests.conftest import until
-from tests.e2e.conftest import free_port, start_server, type_into
+from tests.e2e.conftest import free_port, open_page, start_server, type_into
 
 
 def race_runs(db):
@@ -26,7 +26,7 @@ def test_race_runs_are_stopped_when_their_tab_closes(browser, tmp_path):
         type_into(page, "Batch size", 1)  # the race takes the Train page's settings: minutes of training
         type_into(page, "Epochs", 60)
         type_into(page, "Your nickname (shown on the class board)", "Ada")  # the race's runs are hers
-        page.get_by_role("link", name="Race", exact=True).click()
+        open_page(page, "Race")
         page.get_by_role("button", name="🏁 Start the race").click()
         until(lambda: [s for _, s, _ in race_runs(db)] == ["running", "running"], 30, 0.2)
         assert [s for _, s, _ in race_runs(db)] == ["running", "running"], race_runs(db)

@@ -5,7 +5,7 @@ import signal
 import sqlite3
 
 from tests.conftest import until
-from tests.e2e.conftest import free_port, start_server, type_into
+from tests.e2e.conftest import free_port, open_page, start_server, type_into
 
 
 def runs(db):
@@ -45,7 +45,7 @@ def test_kill_9_mid_training_then_restart(browser, tmp_path):
         after = runs(db)
         assert after[0] == before[0]  # the finished run is intact, epochs and all
         assert after[1][1] == "interrupted" and after[1][2] >= before[1][2] >= 1
-        page.get_by_role("link", name="Board", exact=True).click()
+        open_page(page, "Board")
         page.get_by_role("heading", name="Class board").wait_for()
         page.get_by_text("Presenter view").click()
         page.locator("[data-testid=stTable]").first.wait_for()
