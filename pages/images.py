@@ -104,11 +104,11 @@ def import_new(store: RunStore) -> None:
 
 def new_dataset_ui(store: RunStore, expanded: bool) -> None:
     with st.expander(tr("➕ A new dataset"), expanded=expanded):
-        st.text_input(tr("Its name"), key="img_new_name", max_chars=O.MAX_NAME_CHARS, placeholder="shapes")
+        st.text_input(tr("Its name"), key="img_new_name", max_chars=O.MAX_NAME_CHARS, placeholder=tr("shapes"))
         st.text_area(
             tr("Its classes, one a line ({min} to {max})", min=O.MIN_CLASSES, max=O.MAX_CLASSES),
             key="img_new_classes",
-            placeholder="circle\nsquare\ntriangle",
+            placeholder=tr("circle\nsquare\ntriangle"),
         )
         st.button(tr("Make the dataset"), key="img_create", on_click=create, args=(store,), type="primary")
         st.file_uploader(
