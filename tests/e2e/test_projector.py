@@ -37,7 +37,7 @@ def test_a_tablet_reaches_every_page_from_the_top_bar(browser, server):
     try:
         for lang, links, menu in (
             ("en", ("Train", "Data", "Images", "Results", "Inside"), MENU),
-            ("zh", ("训练", "数据", "图片", "结果", "模型内部"), "比较·课堂"),
+            ("zh_CN", ("训练", "数据", "图片", "结果", "模型内部"), "比较·课堂"),
         ):
             page.goto(f"{server}/?lang={lang}")
             nav = page.get_by_test_id("stTopNav")
