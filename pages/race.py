@@ -9,6 +9,7 @@ from ui.controls import LABELS, setting, setting_value
 from ui.i18n import fragment
 from ui.labels import PAUSED, state_word
 from ui.live_view import live_chart
+from ui.projector import title_row
 from ui.services import current
 from ui.session import refused_ui, submit
 from ui.state import kept, kept_config
@@ -22,7 +23,6 @@ def setting_name(field: str) -> str:
 
 
 def intro_ui(base) -> None:
-    st.title(tr("Same-seed race"))
     st.markdown(
         tr(
             "Two runs start from **the same initial weights** and see **the same batches in the same order** "
@@ -108,7 +108,9 @@ def buttons_ui(jobs, cfg_a, cfg_b, problems) -> bool:
     return racing
 
 
-def race_ui(jobs, field: str, racing: bool) -> None:
+def race_ui(jobs, field: str, racing: bool, presenter: bool = False) -> None:
+    size = {"height": 340} if presenter else {}  # on the projector both charts end above 720 px
+
     @fragment(run_every=0.7 if racing else None)
     def live():
         snaps = [j.snapshot() for j in jobs]
@@ -130,9 +132,10 @@ def race_ui(jobs, field: str, racing: bool) -> None:
             if s.started
         ]
         left, right = st.columns(2)
-        live_chart(left, plots.race_losses(series), key="race_loss")
+        live_chart(left, plots.race_losses(series, **size), key="race_loss")
         rows = [(n, [{"epoch": e.epoch, "test_acc": e.test_acc} for e in s.epochs]) for n, s in zip(names, snaps)]
-        live_chart(right, plots.compare_curves(rows, "test_acc", tr("Test accuracy per epoch")), key="race_acc")
+        accuracy = plots.compare_curves(rows, "test_acc", tr("Test accuracy per epoch"), **size)
+        live_chart(right, accuracy, key="race_acc")
 
     live()
 
@@ -165,12 +168,15 @@ def side_ui(col, name: str, s, field: str) -> None:
 def render() -> None:
     services = current()  # this server's jobs and run store (ui/services.py)
     base = kept_config()
-    intro_ui(base)
-    field, cfg_a, cfg_b, problems = sides_ui(base)
+    presenter = title_row(tr("Same-seed race"), tr("For the projector: the race's settings folded, its charts in view"))
+    # on the projector the explanation and the settings fold away (still there, one click off): the charts move up
+    with st.expander(tr("The race's settings")) if presenter else st.container():
+        intro_ui(base)
+        field, cfg_a, cfg_b, problems = sides_ui(base)
     jobs = [j for j in (services.jobs.get(i) for i in st.session_state.get("race_ids", [])) if j is not None]
     racing = buttons_ui(jobs, cfg_a, cfg_b, problems)
     if jobs:
-        race_ui(jobs, field, racing)
+        race_ui(jobs, field, racing, presenter)
 
 
 render()

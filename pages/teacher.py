@@ -16,6 +16,7 @@ from ui.controls import LABELS
 from ui.i18n import fragment
 from ui.labels import md, state_word
 from ui.live_view import live_chart
+from ui.projector import title_row
 from ui.roles import is_teacher, teacher_ui
 from ui.services import current
 from ui.state import FIELDS, kept_config
@@ -280,7 +281,7 @@ def export_ui(services, store) -> None:
 
 def render() -> None:
     services = current()  # this server's jobs and run store (ui/services.py)
-    st.title(tr("Teacher's console"))
+    title_row(tr("Teacher's console"), tr("For the projector: the sidebar folded"))
     teacher_ui()
     if not is_teacher():
         st.info(tr("The console is the teacher's: type the passcode above to open it."), icon="🎓")

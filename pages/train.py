@@ -22,6 +22,7 @@ from ui.labels import READY, announcement, ended_progress, heading, heading_for,
 from ui.lesson import lesson_ui
 from ui.live_view import chart, live_view
 from ui.loading import load_dataset
+from ui.projector import title_row
 from ui.services import current
 from ui.session import current_job, refused_ui, remember, submit
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
@@ -322,7 +323,7 @@ def run_area(cfg: TrainConfig) -> None:
 
 def render() -> None:
     services = current()  # this server's jobs and run store (ui/services.py)
-    st.title(tr("Train a classifier, watch it learn"))
+    title_row(tr("Train a classifier, watch it learn"), tr("For the projector: the sidebar folded, the charts wide"))
     if services.store() is None or services.store_error():  # training works, but nothing is kept: say so
         st.warning(services.store_error(), icon="🗄️")
     locked, st.session_state[LESSON_TAG] = lesson_ui(services)  # the teacher's exercise, before the settings

@@ -90,7 +90,7 @@ def test_board_lists_everyones_runs_and_has_a_presenter_view():
     assert not at.exception
     assert "grace" in at.dataframe[0].value["nickname"].tolist()
     assert "board_scatter" in {c.key for c in at.get("plotly_chart")}
-    at.toggle(key="board_presenter").set_value(True).run()
+    at.toggle(key="presenter").set_value(True).run()
     assert not at.exception and "nickname" in at.table[0].value  # the ranking (then the scatter's data)
 
 
@@ -144,7 +144,7 @@ def test_board_ranks_the_students_leaves_races_out_and_opens_on_the_class_datase
     assert table["rank"].tolist() == ["1", "1", "3", "—"]  # ties share a rank; a run training has none yet
     assert table["s/epoch"].tolist() == ["—"] * 4  # no "None" in a table
     assert list(table.columns) == ["rank", "nickname", "model", "lr", "test acc", "state", "s/epoch"]  # what varies
-    at.toggle(key="board_presenter").set_value(True).run()
+    at.toggle(key="presenter").set_value(True).run()
     assert not at.exception and "Fashion-MNIST" in at.title[0].value
     top = at.table[0].value
     assert list(top.index) == [1, 1, 3] and top["nickname"].tolist()[2] == "ada"

@@ -1,6 +1,6 @@
 """A teacher's projector is 1280x720: what matters on the Train page fits without scrolling."""
 
-from tests.e2e.conftest import MENU
+from tests.e2e.conftest import MENU, open_page
 
 
 def bottom(locator) -> float:
@@ -50,5 +50,40 @@ def test_a_tablet_reaches_every_page_from_the_top_bar(browser, server):
         page.get_by_test_id("stTopNav").get_by_role("button", name=MENU).tap()
         page.get_by_role("menuitem", name="Board", exact=True).tap()
         page.get_by_role("heading", name="Class board").wait_for()
+    finally:
+        context.close()
+
+
+def test_presenter_view_puts_the_train_and_race_charts_on_a_projector(browser, server):
+    """One switch, kept across pages: on Train the sidebar folds and the two live charts fill the width above the
+    fold; on the race, while it races, the settings fold away and both sides' charts are on the screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/?epochs=30")
+        page.get_by_text("Ready: Softmax regression on").wait_for()
+        page.get_by_text("Presenter view").click()
+        page.get_by_test_id("stSidebar").wait_for(state="hidden")
+        page.get_by_role("button", name="▶ Start training").click()
+        page.get_by_text("Running:").wait_for()
+        charts = page.locator(".js-plotly-plot")
+        charts.nth(1).wait_for()
+        assert all(bottom(charts.nth(i)) <= 720 for i in range(2))
+        assert charts.nth(0).bounding_box()["width"] > 500  # the sidebar's room went to the charts
+        page.get_by_role("button", name="■ Stop").click()
+        page.get_by_text("Stopped").first.wait_for()
+
+        open_page(page, "Race")  # still in presenter view: the switch is the session's
+        page.get_by_role("heading", name="Same-seed race").wait_for()
+        assert page.get_by_role("switch", name="Presenter view").is_checked()
+        assert not page.get_by_text("Race on", exact=True).is_visible()  # folded into "The race's settings"
+        page.get_by_role("button", name="🏁 Start the race").click()
+        page.get_by_role("button", name="■ Stop both").wait_for()
+        race = page.locator(".js-plotly-plot")
+        race.nth(1).wait_for()
+        page.wait_for_timeout(1500)  # a few redraws while it races
+        assert all(bottom(race.nth(i)) <= 720 for i in range(2)), [bottom(race.nth(i)) for i in range(2)]
+        page.get_by_role("button", name="■ Stop both").click()
     finally:
         context.close()
