@@ -456,12 +456,13 @@ class RunStore:
         return r["id"] if r and owner else None
 
     def list(self, dataset: str | None = None, model: str | None = None) -> list[dict]:
-        """All runs, newest first, optionally filtered by dataset and model."""
+        """All runs, newest first, optionally filtered by dataset and model. A run on a version of a dataset
+        ("images:shapes@1a2b...", a class's own: core.class_images) counts as a run on that dataset."""
         runs = [self._row(r) for r in self._query("SELECT * FROM runs ORDER BY started_at DESC").fetchall()]
         return [
             r
             for r in runs
-            if (dataset is None or r["config"]["dataset"] == dataset)
+            if (dataset is None or r["config"]["dataset"].split("@")[0] == dataset)
             and (model is None or r["config"]["model"] == model)
         ]
 

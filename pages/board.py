@@ -5,14 +5,13 @@ import collections
 import pandas as pd
 import streamlit as st
 
-from core import data as D
 from core import models as M
 from core import plots
 from core.classroom import points, spread
 from core.events import RACE, RUNNING
 from core.i18n import tr
 from ui import lesson
-from ui.controls import LABELS, setting_value
+from ui.controls import LABELS, dataset_title, options, setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
@@ -79,14 +78,12 @@ def settings_ui() -> tuple[str, str, bool]:
     )
     if presenter:  # the settings stay as they were, out of the way
         dataset, axis = kept("board_dataset"), kept("board_axis")
-        head.title(tr("Class board: {dataset}", dataset=tr(D.REGISTRY[dataset].title)))
+        head.title(tr("Class board: {dataset}", dataset=dataset_title(dataset, markdown=True)))
         st.html(PRESENTER_CSS)
     else:
         head.title(tr("Class board"))
         c1, c2 = st.columns(2)
-        dataset = c1.selectbox(
-            tr("Dataset"), list(D.REGISTRY), key="board_dataset", format_func=lambda n: tr(D.REGISTRY[n].title)
-        )
+        dataset = c1.selectbox(tr("Dataset"), options("dataset"), key="board_dataset", format_func=dataset_title)
         axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)
         save_kept("board_dataset", "board_axis")
     save_kept("board_presenter")
@@ -101,7 +98,7 @@ def board_ui(services, store, dataset: str, axis: str, presenter: bool) -> None:
             st.info(
                 tr(
                     "No runs on {dataset} yet. They appear here as students train.",
-                    dataset=tr(D.REGISTRY[dataset].title),
+                    dataset=dataset_title(dataset, markdown=True),
                 ),
                 icon="🏫",
             )
@@ -171,8 +168,12 @@ def render() -> None:
         st.error(services.store_error(), icon="🗄️")
         return
     runs = [r for r in runs if r["tag"] != RACE]  # a race is one student's experiment, not an entry
-    counts = collections.Counter(r["config"]["dataset"] for r in runs)
-    keep("board_dataset", counts.most_common(1)[0][0] if counts else next(iter(D.REGISTRY)))  # the class's dataset
+    counts = collections.Counter(r["config"]["dataset"].split("@")[0] for r in runs)  # a version: its dataset's
+    choices = options("dataset")
+    counts = collections.Counter({name: n for name, n in counts.items() if name in choices})
+    keep("board_dataset", counts.most_common(1)[0][0] if counts else choices[0])  # the class's dataset
+    if st.session_state["board_dataset"] not in choices:  # a class's own dataset deleted meanwhile
+        st.session_state["board_dataset"] = choices[0]
     keep("board_axis", AXES[0])
     keep("board_presenter", False)
     dataset, axis, presenter = settings_ui()

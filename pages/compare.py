@@ -7,13 +7,12 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from core import data as D
 from core import models as M
 from core import plots
 from core.config import TrainConfig
 from core.events import STOPPED
 from core.i18n import ntr, shown, tr
-from ui.controls import setting_value
+from ui.controls import dataset_title, options, setting_value
 from ui.labels import column, md, state_word
 from ui.live_view import chart
 from ui.roles import may_delete, teacher_ui
@@ -64,7 +63,7 @@ def picked_runs(services, store) -> list[dict] | None:
     """The filters and the picker: the runs to compare (None when there are none, the page says why)."""
     f1, f2 = st.columns(2)
     dataset = f1.selectbox(
-        tr("Dataset"), [None, *D.REGISTRY], format_func=lambda d: tr("all") if d is None else tr(D.REGISTRY[d].title)
+        tr("Dataset"), [None, *options("dataset")], format_func=lambda d: tr("all") if d is None else dataset_title(d)
     )
     model = f2.selectbox(
         tr("Model"), [None, *M.REGISTRY], format_func=lambda m: tr("all") if m is None else tr(M.REGISTRY[m].label)

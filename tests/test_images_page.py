@@ -90,6 +90,13 @@ def test_a_class_makes_a_dataset_trains_on_it_and_sees_it_on_results_and_inside(
     at.switch_page("pages/inside.py").run()
     assert not at.exception and not errors(at), (at.exception, errors(at))
     assert any("The model says" in m.value for m in at.markdown)
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    at.switch_page("pages/board.py").run()  # the class's dataset is the board's: its runs, on every version
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    assert at.selectbox(key="board_dataset").value == "images:shapes"
+    assert "shapes" in at.selectbox(key="board_dataset").format_func("images:shapes")
+    assert len(at.dataframe) and len(at.dataframe[0].value) == 1
 
 
 def test_a_dataset_with_an_empty_class_cannot_start_and_the_train_page_says_why(own_services):

@@ -10,6 +10,7 @@ from core import models as M
 from core.config import LIMITS, LR_CHOICES, OPTIMIZERS, PACES, SCHEDULES, WEIGHT_DECAY_CHOICES
 from core.i18n import DEFAULT, N_, language, tr
 from core.store import db_errors
+from ui.labels import md
 
 LABELS = {
     "dataset": N_("Dataset"),
@@ -49,7 +50,7 @@ HELP = {
 # field -> how to name each of its choices (the choices themselves: core's registries and lists), in the
 # current language
 CHOICES = {
-    "dataset": lambda n: D.info(n).display_title,  # a class's own dataset: its name as typed
+    "dataset": lambda n: dataset_title(n),
     "model": lambda n: tr(M.REGISTRY[n].label),
     "optimizer": lambda n: tr(OPTIMIZERS[n]),
     "pace": lambda n: tr(PACES[n]),
@@ -57,10 +58,21 @@ CHOICES = {
 }
 
 
+def dataset_title(name: str, markdown: bool = False) -> str:
+    """A dataset's title in the current language; a class's own as typed (a deleted one: its name), escaped
+    for Markdown with `markdown` (a student's text)."""
+    try:
+        title = D.info(name).display_title
+    except D.DatasetError:
+        title = name.removeprefix("images:").split("@")[0]
+    return md(title) if markdown and name not in D.REGISTRY else title
+
+
 def setting_value(field: str, v):
     """A setting's value as tables, legends and captions show it: the config's own ('digits', 'sgd') in English,
     the choice's name in other languages (whose readers would not read the English ids as words)."""
-    if language() == DEFAULT or field not in CHOICES:
+    own = field == "dataset" and v not in D.REGISTRY  # a class's own: its name, not "images:shapes@1a2b..."
+    if (language() == DEFAULT and not own) or field not in CHOICES:
         return v
     try:
         return CHOICES[field](v)
