@@ -25,6 +25,7 @@ from ui.loading import load_dataset
 from ui.projector import title_row
 from ui.services import current
 from ui.session import current_job, refused_ui, remember, submit
+from ui.skip import skip_link_ui
 from ui.state import FIELDS, UI_DEFAULTS, config_from_widgets, keep, save_kept, settings_to_url
 
 LESSON_TAG = "_lesson_tag"  # the tag the next run carries: the class experiment's while one is on
@@ -186,7 +187,7 @@ def start_ui(cfg: TrainConfig, job) -> None:
     # A row that wraps, each button as wide as its words: on a tablet or a phone a label is never cut short.
     row = st.container(horizontal=True, vertical_alignment="center")
     # Callbacks, not `if st.button(...)`: they run first, so the click's own run already draws the new job.
-    row.button(tr("▶ Start training"), type="primary", disabled=bool(problems) or busy, on_click=start_job)
+    row.button(tr("▶ Start training"), type="primary", disabled=bool(problems) or busy, on_click=start_job, key="start")
     row.button(tr("■ Stop"), disabled=not busy, on_click=job.stop if busy else None)
     if paused:
         row.button(tr("▶ Resume"), on_click=job.resume)
@@ -328,6 +329,7 @@ def render() -> None:
         st.warning(services.store_error(), icon="🗄️")
     locked, st.session_state[LESSON_TAG] = lesson_ui(services)  # the teacher's exercise, before the settings
     run_area(controls_ui(locked))
+    skip_link_ui(tr("Skip to ▶ Start training"), "start")  # the keyboard's first Tab stop (ui/skip.py)
     remembered_nickname_ui()  # last: the device's answer may rerun the page (ui/device.py)
 
 

@@ -5,11 +5,11 @@ axe-core comes from npm (README's test command: `npm install --no-save axe-core@
 
 import pytest
 
-from tests.e2e.conftest import ROOT, _need
+from tests.e2e.conftest import ROOT, _need, open_page
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # what a run's link opens, then each page and each of Inside's tabs
-PAGES = ["", "data", "results", "inside", "compare", "race", "board"]
+PAGES = ["", "data", "images", "results", "inside", "compare", "race", "board", "teacher"]
 INSIDE_TABS = {
     "en": ["Weights", "Predict an image", "Shapes", "Code and maths"],
     "zh_CN": ["权重", "预测图像", "形状", "代码与数学"],
@@ -64,3 +64,29 @@ def test_every_page_passes_axe_with_a_run_to_show(browser, server, lang):
                 problems[f"inside/{tab}"] = serious(page)
     context.close()
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
+def test_the_keyboard_skips_to_start(browser, server):
+    """The first Tab stop is a skip link over the top bar and the sidebar's settings; Enter on it puts the focus on
+    Start, and Enter there starts the run: the keyboard path of a student who cannot use a mouse."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/?pace=full&epochs=2")
+        page.get_by_text("Ready: Softmax regression on").wait_for()
+        page.wait_for_function("() => document.getElementById('skip-link')")
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == "skip-link"
+        link = page.locator("#skip-link")
+        assert link.inner_text() == "Skip to ▶ Start training" and link.bounding_box()["x"] >= 0  # shown when focused
+        page.keyboard.press("Enter")
+        assert page.evaluate("() => document.activeElement.innerText.trim()") == "▶ Start training"
+        page.keyboard.press("Enter")
+        page.get_by_text("Done:").wait_for()
+        open_page(page, "Data")  # another page: no skip link to a button that is not there
+        page.get_by_role("heading", name="Look at the data first").wait_for()
+        page.wait_for_timeout(500)
+        assert page.locator("#skip-link").count() == 0
+    finally:
+        context.close()
