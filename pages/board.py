@@ -15,14 +15,14 @@ from ui.controls import LABELS, dataset_title, options, setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
+from ui.projector import presenter_ui
 from ui.roles import passcode
 from ui.services import current
 from ui.state import keep, kept, save_kept
 
 AXES = ("lr", "batch_size", "epochs", "train_subset")  # what the scatter can put on its x axis
-# the presenter view at a projector's 1280x720: no sidebar, the top ten in large type beside the plot
-PRESENTER_CSS = """<style>
-[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none;}
+# the presenter view at a projector's 1280x720 (ui/projector.py folds the sidebar): the top ten in large type
+TABLE_CSS = """<style>
 [data-testid='stTable'] td, [data-testid='stTable'] th {font-size: 22px !important; padding: 4px 14px !important;}
 [data-testid='stTable'] th {white-space: nowrap;}
 </style>"""
@@ -73,20 +73,17 @@ def ranked(services, store, dataset: str) -> pd.DataFrame:
 def settings_ui() -> tuple[str, str, bool]:
     """The heading, the presenter switch and the board's two choices: (dataset, scatter axis, presenter)."""
     head, switch = st.columns([3, 1], vertical_alignment="bottom")
-    presenter = switch.toggle(
-        tr("Presenter view"), key="board_presenter", help=tr("For the projector: the top ten and the plot")
-    )
+    presenter = presenter_ui(switch, tr("For the projector: the top ten and the plot"))
     if presenter:  # the settings stay as they were, out of the way
         dataset, axis = kept("board_dataset"), kept("board_axis")
         head.title(tr("Class board: {dataset}", dataset=dataset_title(dataset, markdown=True)))
-        st.html(PRESENTER_CSS)
+        st.html(TABLE_CSS)
     else:
         head.title(tr("Class board"))
         c1, c2 = st.columns(2)
         dataset = c1.selectbox(tr("Dataset"), options("dataset"), key="board_dataset", format_func=dataset_title)
         axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)
         save_kept("board_dataset", "board_axis")
-    save_kept("board_presenter")
     return dataset, axis, presenter
 
 
@@ -175,7 +172,6 @@ def render() -> None:
     if st.session_state["board_dataset"] not in choices:  # a class's own dataset deleted meanwhile
         st.session_state["board_dataset"] = choices[0]
     keep("board_axis", AXES[0])
-    keep("board_presenter", False)
     dataset, axis, presenter = settings_ui()
     experiment_ui(services, store, presenter)
     board_ui(services, store, dataset, axis, presenter)
