@@ -234,10 +234,10 @@ def exercise_now_ui(services, store, sent: Exercise | None) -> None:
     row = st.container(horizontal=True)
     if sent.locked and row.button(tr("🔓 Release the locks"), key="t_release"):
         lesson.send(services, Exercise(sent.title, sent.config, (), sent.sweep, sent.values, sent.id, sent.sent_at))
-        st.rerun(scope="fragment")
+        st.rerun()
     if row.button(tr("■ End the exercise"), key="t_end"):
         lesson.send(services, None)
-        st.rerun(scope="fragment")
+        st.rerun()
 
 
 def experiment_ui(services, store, experiment: Exercise | None) -> None:

@@ -165,3 +165,69 @@ def test_only_a_server_students_can_reach_makes_a_passcode(monkeypatch):
     monkeypatch.setattr(roles, "_made", None)
     monkeypatch.setenv("TEACHER_PASSCODE", "owl-42")
     assert roles.serve("0.0.0.0", 8501) is None and roles.passcode() == "owl-42"  # the teacher's own is kept
+
+
+def console():
+    from tests.conftest import app
+
+    at = app(run=False)
+    at.switch_page("pages/teacher.py")
+    return at.run()
+
+
+def test_the_console_pauses_and_resumes_the_whole_class(own_services):
+    from tests.conftest import until
+
+    jobs = [own_services.jobs.submit(TrainConfig(pace="slow", epochs=30), f"s{i}", student=f"s{i}") for i in range(2)]
+    try:
+        assert until(lambda: all(j.snapshot(light=True).losses for j in jobs), 60)
+        at = console()
+        assert not at.exception
+        at.button(key="t_pause").click().run()
+        assert until(lambda: all(j.snapshot(light=True).paused for j in jobs), 10)
+        at.button(key="t_resume").click().run()
+        assert until(lambda: not any(j.snapshot(light=True).paused for j in jobs), 10)
+        at.button(key="t_stop_all").click().run()
+        assert until(lambda: all(j.state == "stopped" for j in jobs), 30)
+        assert "Stopped by the teacher" in jobs[0].snapshot(light=True).message
+    finally:
+        for j in jobs:
+            j.stop()
+
+
+def test_locks_are_released_and_the_exercise_ends_but_its_plot_stays(own_services):
+    from ui import lesson
+
+    sent = Exercise("LR", CFG, ("batch_size",), "lr", (0.1, 1.0))
+    lesson.send(own_services, sent)
+    at = console()
+    assert any("On now: LR" in m.value for m in at.markdown)
+    at.button(key="t_release").click().run()
+    store = own_services.store()
+    assert store.class_value("exercise")["locked"] == [] and store.class_value("exercise")["id"] == sent.id
+    at.button(key="t_end").click().run()
+    assert store.class_value("exercise") is None
+    assert Exercise.from_dict(store.class_value("experiment")).id == sent.id  # the class plot's question stays
+    assert any("No exercise on now" in c.value for c in at.caption)
+
+
+def test_a_student_cannot_open_the_console_of_a_class(own_services, monkeypatch):
+    monkeypatch.setenv("TEACHER_PASSCODE", "owl-42")
+    at = console()
+    assert any("type the passcode above" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key in ("t_pause", "t_stop_all")]
+    at.text_input(key="_teacher_passcode").set_value("owl-42").run()
+    assert [b for b in at.button if b.key == "t_pause"]
+
+
+def test_a_locked_field_holds_on_the_students_page_whatever_they_do(own_services):
+    """The lock is applied at every page run: a recipe chosen, or a value typed, goes back to the exercise's."""
+    from tests.conftest import app
+    from ui import lesson
+
+    lesson.send(own_services, Exercise("Batch", CFG.with_(batch_size=64), ("batch_size",)))
+    at = app()
+    assert at.number_input(key="w_batch").value == 64 and at.number_input(key="w_batch").disabled
+    at.selectbox(key="w_preset").set_value("d2l-softmax").run()  # a recipe with batch 256
+    assert at.number_input(key="w_batch").value == 64
+    assert any("Locked by your teacher: Batch size" in c.value for c in at.caption)
