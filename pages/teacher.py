@@ -85,8 +85,10 @@ def losses_of(services, store, r: dict) -> list[float]:
     return [e["train_loss"] for e in services.read(store.epochs, r["id"]) or [] if e["train_loss"] is not None]
 
 
-def class_ui(services, store) -> None:
-    """Every run of the lesson, live: a count, a small loss curve each, and Stop or Delete for any one."""
+def class_ui(services, store, presenter: bool) -> None:
+    """Every run of the lesson, live: a count, a small loss curve each, and Stop or Delete for any one. On the
+    projector (sidebar folded) eight a row, so thirty fit a 1280x720 screen under the buttons."""
+    cols = 8 if presenter else 6
 
     @fragment(run_every=REDRAW_S)
     def runs_now():
@@ -108,7 +110,7 @@ def class_ui(services, store) -> None:
         shown = runs[:PANELS]
         live_chart(
             st.container(),
-            plots.small_multiples_spec([(panel_title(r), losses_of(services, store, r)) for r in shown]),
+            plots.small_multiples_spec([(panel_title(r), losses_of(services, store, r)) for r in shown], cols=cols),
             key="class_grid",
         )
         if len(runs) > PANELS:
@@ -281,7 +283,7 @@ def export_ui(services, store) -> None:
 
 def render() -> None:
     services = current()  # this server's jobs and run store (ui/services.py)
-    title_row(tr("Teacher's console"), tr("For the projector: the sidebar folded"))
+    presenter = title_row(tr("Teacher's console"), tr("For the projector: the sidebar folded"))
     teacher_ui()
     if not is_teacher():
         st.info(tr("The console is the teacher's: type the passcode above to open it."), icon="🎓")
@@ -291,7 +293,7 @@ def render() -> None:
         st.error(services.store_error(), icon="🗄️")
         return
     whole_class_ui(services, store)
-    class_ui(services, store)
+    class_ui(services, store, presenter)
     left, right = st.columns(2)
     with left:
         exercise_on_ui(services, store)

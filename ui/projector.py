@@ -10,11 +10,10 @@ from core.i18n import tr
 from ui.state import keep, save_kept
 
 KEY = "presenter"  # the switch's widget key, kept across pages (ui/state.py)
-# no sidebar (nor its handle), and less of Streamlit's top margin: the room goes to the charts
+# no sidebar (nor its handle): the room goes to the charts
 CSS = """<style>
 [data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stExpandSidebarButton']
   {display: none;}
-[data-testid='stMainBlockContainer'] {padding-top: 3rem;}
 </style>"""
 
 

@@ -105,3 +105,43 @@ def test_a_reachable_server_without_a_passcode_makes_one(browser, tmp_path):
         carl.get_by_text("Send an exercise to every student's Train page").wait_for()
     finally:
         stop_server(server)
+
+
+def test_thirty_runs_fit_the_projector(browser, tmp_path):
+    """A class of thirty on the console in presenter view at 1280x720: every run's small loss curve is on the screen,
+    under the buttons, each titled with its student."""
+    import math
+
+    from core.config import TrainConfig
+    from core.events import EpochEnd
+    from core.store import RunStore
+
+    store = RunStore(tmp_path / "runs.db")
+    for i in range(30):
+        store.start(f"run{i}", TrainConfig(), f"student{i}")
+        for e in range(1, 6):
+            loss = 2.3 * math.exp(-e * (i + 1) / 30) + 0.1
+            end = dict(epoch=e, epochs=5, train_loss=loss, train_acc=0.5, val_loss=None, val_acc=None, test_loss=loss)
+            store.add_epoch(f"run{i}", EpochEnd(**end, test_acc=0.9, epoch_s=0.5, elapsed_s=e * 0.5, eta_s=0.0))
+        store.finish(f"run{i}", "done", test_acc=0.9, test_loss=0.3, train_s_per_epoch=0.5, confusion=[[1]])
+    port = free_port()
+    server = start_server(port, {"RUNS_DB": str(tmp_path / "runs.db")})
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"http://127.0.0.1:{port}/teacher")
+        page.get_by_text("30 runs this lesson").wait_for()
+        page.get_by_text("Presenter view").click()
+        page.get_by_test_id("stSidebar").wait_for(state="hidden")
+        page.wait_for_timeout(2500)  # the next redraw, eight to a row
+        panels = page.evaluate(
+            """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.getBoundingClientRect())
+                 .filter(r => r.height > 300).map(r => [r.top, r.bottom])"""
+        )
+        assert len(panels) == 1 and panels[0][1] <= 720, panels
+        titles = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')].map(t => t.textContent)"
+        )
+        assert sorted(t.split(" · ")[0] for t in titles) == sorted(f"student{i}" for i in range(30))
+    finally:
+        stop_server(server)
