@@ -15,7 +15,7 @@ from ui.controls import LABELS, dataset_title, options, setting_value
 from ui.i18n import fragment
 from ui.labels import column, md, model_short, state_word
 from ui.live_view import chart
-from ui.projector import presenter_ui
+from ui.projector import presenting, title_row
 from ui.roles import passcode
 from ui.services import current
 from ui.state import keep, kept, save_kept
@@ -72,14 +72,14 @@ def ranked(services, store, dataset: str) -> pd.DataFrame:
 
 def settings_ui() -> tuple[str, str, bool]:
     """The heading, the presenter switch and the board's two choices: (dataset, scatter axis, presenter)."""
-    head, switch = st.columns([3, 1], vertical_alignment="bottom")
-    presenter = presenter_ui(switch, tr("For the projector: the top ten and the plot"))
-    if presenter:  # the settings stay as they were, out of the way
+    title = tr("Class board")
+    if presenting():  # the settings stay as they were, out of the way; the title says which dataset
+        title = tr("Class board: {dataset}", dataset=dataset_title(kept("board_dataset"), markdown=True))
+    presenter = title_row(title, tr("For the projector: the top ten and the plot"))
+    if presenter:
         dataset, axis = kept("board_dataset"), kept("board_axis")
-        head.title(tr("Class board: {dataset}", dataset=dataset_title(dataset, markdown=True)))
         st.html(TABLE_CSS)
     else:
-        head.title(tr("Class board"))
         c1, c2 = st.columns(2)
         dataset = c1.selectbox(tr("Dataset"), options("dataset"), key="board_dataset", format_func=dataset_title)
         axis = c2.selectbox(tr("Hyperparameter"), AXES, key="board_axis", format_func=column)

@@ -109,7 +109,7 @@ def buttons_ui(jobs, cfg_a, cfg_b, problems) -> bool:
 
 
 def race_ui(jobs, field: str, racing: bool, presenter: bool = False) -> None:
-    size = {"height": 340} if presenter else {}  # on the projector both charts end above 720 px
+    size = {"height": 320} if presenter else {}  # on the projector both charts end above 720 px
 
     @fragment(run_every=0.7 if racing else None)
     def live():

@@ -17,10 +17,16 @@ CSS = """<style>
 </style>"""
 
 
+def presenting() -> bool:
+    """Is the switch on (for a page whose title says so, before the switch is drawn)?"""
+    keep(KEY, False)
+    return bool(st.session_state[KEY])
+
+
 def presenter_ui(where, help: str) -> bool:
     """The switch, drawn in `where` (the title's row); True while it is on, with the projector's look applied."""
     keep(KEY, False)
-    on = where.toggle(tr("Presenter view"), key=KEY, help=help)
+    on = where.toggle(tr("Presenter view"), key=KEY, help=help, width="content")
     save_kept(KEY)
     if on:
         st.html(CSS)
@@ -28,7 +34,8 @@ def presenter_ui(where, help: str) -> bool:
 
 
 def title_row(title: str, help: str) -> bool:
-    """A page's title with the presenter switch at its right (under it on a phone); whether the switch is on."""
-    head, switch = st.columns([3, 1], vertical_alignment="bottom")
-    head.title(title)
-    return presenter_ui(switch, help)
+    """A page's title with the presenter switch after it, as wide as its words (a column cut it to "Presenter…"
+    beside a tablet's sidebar), wrapping under the title when the row is narrow; whether the switch is on."""
+    row = st.container(horizontal=True, vertical_alignment="bottom", horizontal_alignment="distribute", gap="small")
+    row.title(title, width="content")
+    return presenter_ui(row, help)
