@@ -69,7 +69,7 @@ def run_name(r: dict) -> str:
     c = r["config"]
     return tr(
         "{nickname} · {model}, lr {lr:g}, batch {batch} · {state} · {time}",
-        nickname=md(r["nickname"] or tr("anonymous")),
+        nickname=r["nickname"] or tr("anonymous"),  # an option is plain text, not Markdown
         model=c["model"],
         lr=c["lr"],
         batch=c["batch_size"],
