@@ -309,3 +309,40 @@ def test_the_cluster_refuses_a_client_without_its_token(cluster):
         out = e
     text = "".join(t.decode() if isinstance(t, bytes) else (t or "") for t in (out.stdout, out.stderr))
     assert "connected" not in text.splitlines() and ("InvalidAuthToken" in text or "Authentication" in text)
+
+
+def test_a_class_own_dataset_travels_with_its_run_to_a_worker_and_is_recorded(cluster, tmp_path):
+    """The coordinator and the workers have neither this server's memory nor its run store: the version a run is
+    pinned to goes along with it (784 bytes an example), and the coordinator records the run with its classes."""
+    import numpy as np
+
+    from core import class_images as C
+    from core import data as D
+
+    where = tmp_path / "runs.db"
+    store = RunStore(where)
+    source = C.install(store)
+    try:
+        C.create(store, "bars", ["across", "down"])
+        for k in range(2):
+            for i in range(6):
+                a = np.zeros((28, 28), np.uint8)
+                a[
+                    (slice(10 + i % 4, 14 + i % 4), slice(4, 24))
+                    if k == 0
+                    else (slice(4, 24), slice(10 + i % 4, 14 + i % 4))
+                ] = 255
+                C.add_arrays(store, "bars", k, [a])
+        jobs = replica(cluster, store=str(where))
+        job = jobs.submit(TrainConfig(dataset="images:bars", model="softmax", lr=0.5, epochs=3), "ada", student="s1")
+        assert until(lambda: job.state not in ACTIVE, 90, 0.25), job.state
+        s = job.snapshot()
+        assert s.state == DONE, s.message
+        assert s.config.dataset.startswith("images:bars@") and s.done.probs.shape[1] == 2
+        assert until(lambda: (store.get(job.id) or {}).get("confusion") is not None, 30, 0.25)
+        run = store.get(job.id)
+        assert run["config"]["dataset"] == s.config.dataset and len(run["confusion"]) == 2
+        D.unregister(s.config.dataset)  # this server restarted: the version is read back from the store
+        assert D.load(s.config.dataset).info.classes == ("across", "down")
+    finally:
+        D.remove_source(source)
