@@ -376,7 +376,11 @@ def lessons_ui() -> None:
 
 def limits_ui() -> None:
     with st.expander(tr("This server's limits")):
-        st.table({tr("What"): list(C.limits()), tr("At most"): list(C.limits().values())})
+        limits = {
+            **C.limits(),
+            tr("One upload (this server's maxUploadSize)"): tr("{mb} MB", mb=st.get_option("server.maxUploadSize")),
+        }
+        st.table({tr("What"): list(limits), tr("At most"): list(limits.values())})
 
 
 def render() -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 from core import class_images as C
 from core import data as D
 from core import own_images as O
+from core.store import RunStore
 from tests.conftest import app, start_job
 from tests.test_own_images import SHAPES, shape_png, zip_of
 
@@ -202,3 +203,13 @@ def test_an_imported_zip_exports_the_same_bytes_from_the_page(own_services, monk
     assert exported == data
     with zipfile.ZipFile(io.BytesIO(exported)) as zf:
         assert zf.read("classes.txt").decode().split() == list(SHAPES)
+
+
+def test_a_link_to_the_train_page_with_a_class_dataset_opens_it(own_services):
+    C.create(RunStore(own_services.where), "linked", ["a", "b"])  # made by another replica, say
+    for source in [s for s in D.SOURCES if isinstance(s, C.StoreSource)]:
+        D.remove_source(source)  # a server just started: its store not opened yet, no page has asked
+    at = app(dataset="images:linked")  # a shared link, or a reload: a new session
+    assert not at.exception, at.exception
+    assert at.selectbox(key="w_dataset").value == "images:linked"
+    assert at.selectbox(key="w_dataset").format_func("images:linked") == "linked"

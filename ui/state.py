@@ -71,6 +71,9 @@ def settings_from_url() -> None:
     if st.session_state.get("_url_read"):
         return
     st.session_state["_url_read"] = True
+    from ui.services import current  # here: ui.services imports the jobs, which a test of this module may not need
+
+    current().store()  # opened, so that a class's own dataset the URL names is found in it (core.class_images)
     store = st.session_state.setdefault("_kept", {})
     taken = {}  # what the URL set so far: dropout is checked against the URL's model, not the default one
     for field, key in FIELDS.items():
