@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import class_images as C
 from core import own_images as O
-from core.i18n import N_, tr
+from core.i18n import N_, ntr, tr
 from core.jobs import owner_tag
 from core.preprocess import ImageError
 from core.store import RunStore, db_errors
@@ -318,7 +318,7 @@ def duplicates_ui(classes: list[str], per_class: list[list[dict]]) -> None:
     pairs = O.near_duplicates([e["image"] for _, _, e in flat])
     if not pairs:
         return
-    st.subheader(tr("Near-duplicates: {n} pairs", n=len(pairs)))
+    st.subheader(ntr("Near-duplicates: {n} pair", "Near-duplicates: {n} pairs", len(pairs)))
     st.caption(
         tr(
             "Two examples that look the same to the model teach it nothing new, and one in the test split tests "

@@ -213,3 +213,42 @@ def test_a_link_to_the_train_page_with_a_class_dataset_opens_it(own_services):
     assert not at.exception, at.exception
     assert at.selectbox(key="w_dataset").value == "images:linked"
     assert at.selectbox(key="w_dataset").format_func("images:linked") == "linked"
+
+
+def test_the_page_warns_of_an_imbalance_and_shows_near_duplicates(own_services):
+    at = images_page()
+    make(at, "lopsided", "big\nsmall")
+    rng = random.Random(5)
+    same = shape_png("circle", rng)
+    upload(at, [("a.png", same), ("b.png", same)] + [(f"{i}.png", shape_png("circle", rng)) for i in range(5)], 0)
+    upload(at, [("s.png", shape_png("square", rng))], 1)
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    assert any("'big' has 7 examples but 'small' only 1" in w for w in warnings), warnings
+    assert any("'small' has a single example" in w for w in warnings), warnings
+    assert any(s.value.startswith("Near-duplicates: ") for s in at.subheader)  # a.png and b.png at least
+    assert any("each class needs at least 2 examples" in i.value for i in at.info)
+
+
+def test_a_cnn_race_data_and_every_inside_view_work_on_the_class_dataset(own_services):
+    """Inside draws every view of a CNN (filters, feature maps, saliency, rewind) in one page run; the race starts two
+    runs on the dataset; the Data page shows its images and class balance."""
+    at = shapes_page(own_services, n=4)
+    at.button(key="img_train").click().run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="w_model").select("cnn").run()
+    at.number_input(key="w_epochs").set_value(2).run()
+    job = start_job(at)
+    assert job.snapshot().state == "done", job.snapshot().message
+    for page in ("pages/inside.py", "pages/data.py"):
+        at.switch_page(page).run()
+        assert not at.exception and not errors(at), (page, at.exception, errors(at))
+    assert any("Label: **" in m.value for m in at.markdown)  # the Data page's one image, labelled
+    at.switch_page("pages/race.py").run()
+    next(b for b in at.button if "race" in b.label).click().run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    from ui.services import current
+
+    race = [current().jobs.get(i) for i in at.session_state["race_ids"]]
+    for j in race:
+        assert j.wait(120) and j.snapshot().state == "done", j.snapshot().message
+        assert j.config.dataset == job.config.dataset  # the same examples, pinned once more
