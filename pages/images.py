@@ -310,12 +310,18 @@ def look_ui(store: RunStore, row: dict) -> None:
                     disabled=not picked,
                     icon="🗑️",
                 )
-    duplicates_ui(classes, per_class)
+    duplicates_ui(store, row, classes, per_class)
 
 
-def duplicates_ui(classes: list[str], per_class: list[list[dict]]) -> None:
+@st.cache_data(show_spinner=False, max_entries=16)
+def near_duplicates(where: str, name: str, revision: int, _images: list) -> list[tuple[int, int]]:
+    """O.near_duplicates, once per version of a dataset (a class of 5,000 takes about a second), not every rerun."""
+    return O.near_duplicates(_images)
+
+
+def duplicates_ui(store: RunStore, row: dict, classes: list[str], per_class: list[list[dict]]) -> None:
     flat = [(name, k + 1, e) for name, items in zip(classes, per_class) for k, e in enumerate(items)]
-    pairs = O.near_duplicates([e["image"] for _, _, e in flat])
+    pairs = near_duplicates(str(store), row["name"], row["revision"], [e["image"] for _, _, e in flat])
     if not pairs:
         return
     st.subheader(ntr("Near-duplicates: {n} pair", "Near-duplicates: {n} pairs", len(pairs)))

@@ -252,3 +252,23 @@ def test_a_cnn_race_data_and_every_inside_view_work_on_the_class_dataset(own_ser
     for j in race:
         assert j.wait(120) and j.snapshot().state == "done", j.snapshot().message
         assert j.config.dataset == job.config.dataset  # the same examples, pinned once more
+
+
+def test_a_photo_is_added_and_names_with_markdown_are_shown_as_typed(own_services):
+    at = images_page()
+    make(at, "marks", "_under_\n# hash")
+    assert [m.label for m in at.metric] == ["\\_under\\_", "\\# hash"]  # escaped: shown as typed, not as markup
+    photo = io.BytesIO()
+    Image.open(io.BytesIO(shape_png("circle", random.Random(0)))).convert("RGB").save(photo, "JPEG")
+    at.radio(key="img_class").set_value(1)
+    at.camera_input(key="img_camera_0").set_value(("photo.jpg", photo.getvalue(), "image/jpeg"))
+    at.button(key="img_add_photo").click().run()
+    assert not errors(at) and counts(at) == {"\\_under\\_": 0, "\\# hash": 1}
+    assert any("1 added" in s.value for s in at.success)
+
+
+def test_its_maker_or_the_teacher_deletes_a_dataset_for_everyone(own_services):
+    at = shapes_page(own_services, n=1)
+    at.button(key="img_delete").click().run()
+    assert not at.exception and C.dataset_names(own_services.store()) == []
+    assert at.expander  # the form for a new one, open again
