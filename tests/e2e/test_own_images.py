@@ -7,6 +7,7 @@ import math
 import pytest
 
 from tests.e2e.conftest import open_page
+from tests.e2e.test_accessibility import AXE, serious
 from tests.e2e.test_results_click import JS_CELL
 
 SYMBOLS = ("bar", "ring", "zigzag")
@@ -79,6 +80,9 @@ def test_draw_three_symbols_train_and_open_a_cell(browser, server, how):
                 page.get_by_text(f"{kind}: {i + 1} examples").wait_for(timeout=20_000)
         for kind in SYMBOLS:
             assert page.get_by_test_id("stMetric").filter(has_text=kind).inner_text().split()[-1] == str(PER_CLASS)
+        if AXE.exists():  # the page full of the class's drawings: no serious or critical accessibility violation
+            page.wait_for_timeout(1000)
+            assert serious(page) == [], serious(page)
 
         press(page.get_by_role("button", name="Train on it"))
         start = page.get_by_role("button", name="▶ Start training")
