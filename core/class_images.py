@@ -35,6 +35,7 @@ from core.store import RunStore, StoreFull
 
 MAX_ORIGINAL_BYTES = 2 * 2**20  # a picture larger than this keeps only its prepared form (an export has that)
 MAX_PICTURES_AT_ONCE = 100  # one upload of several pictures
+VERSIONS_IN_MEMORY = 16  # versions a process keeps loaded (4 MB at most each); older ones are read back when asked
 VERSION_SEP = "@"
 
 
@@ -291,6 +292,7 @@ class StoreSource:
         self.store = store
         self._lock = threading.Lock()
         self._live: dict[str, tuple[int, D.Dataset]] = {}  # name -> (revision, its dataset then)
+        self._loaded: list[str] = []  # the versions this source registered, oldest first
 
     def info(self, name: str) -> D.DatasetInfo | None:
         parts = split_name(name)
@@ -315,7 +317,7 @@ class StoreSource:
             if data is None:
                 return None
             ds = _decode(name, data)
-            D.register(ds)
+            self._register(ds)
             return ds
         revision = self.store.revision(base)
         if revision is None:
@@ -339,8 +341,20 @@ class StoreSource:
         if ds is None:
             return None
         self.store.save_version(ds.info.name, _encode(ds))
-        D.register(ds)
+        self._register(ds)
         return ds.info.name
+
+    def _register(self, ds: D.Dataset) -> None:
+        """Keep a version loaded (core.data.register), and forget the oldest past VERSIONS_IN_MEMORY: a run holds
+        its own dataset while it trains, and a page that asks again reads it back from the store."""
+        D.register(ds)
+        with self._lock:
+            if ds.info.name in self._loaded:
+                self._loaded.remove(ds.info.name)
+            self._loaded.append(ds.info.name)
+            old, self._loaded = self._loaded[:-VERSIONS_IN_MEMORY], self._loaded[-VERSIONS_IN_MEMORY:]
+        for name in old:
+            D.unregister(name)
 
 
 def install(store: RunStore) -> StoreSource:

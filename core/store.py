@@ -558,12 +558,15 @@ class RunStore:
             )
             return True
 
-    def datasets(self) -> list[dict]:
-        """Every dataset of the class's own images, oldest first: name, classes (a list), created_by, nickname,
-        created_at, revision, and counts (examples per class)."""
-        rows = self._query("SELECT * FROM own_datasets ORDER BY created_at, name").fetchall()
+    def datasets(self, name: str | None = None) -> list[dict]:
+        """Every dataset of the class's own images (or the one named), oldest first: name, classes (a list),
+        created_by, nickname, created_at, revision, and counts (examples per class)."""
+        where, args = ("WHERE name=? ", (name,)) if name is not None else ("", ())
+        rows = self._query(f"SELECT * FROM own_datasets {where}ORDER BY created_at, name", args).fetchall()
         counts: dict[tuple[str, int], int] = {}
-        for r in self._query("SELECT dataset, label, COUNT(*) AS n FROM own_examples GROUP BY dataset, label"):
+        where = "WHERE dataset=? " if name is not None else ""
+        query = f"SELECT dataset, label, COUNT(*) AS n FROM own_examples {where}GROUP BY dataset, label"
+        for r in self._query(query, args):
             counts[(r["dataset"], int(r["label"]))] = int(r["n"])
         out = []
         for r in rows:
@@ -575,7 +578,7 @@ class RunStore:
 
     def dataset(self, name: str) -> dict | None:
         """One dataset as datasets() gives it, or None."""
-        return next((d for d in self.datasets() if d["name"] == name), None)
+        return next(iter(self.datasets(name)), None)
 
     def revision(self, name: str) -> int | None:
         """How many changes a dataset has seen (None: there is no such dataset): one cheap read."""

@@ -156,3 +156,15 @@ def test_an_imported_zip_exports_to_the_same_bytes(store):
         C.add_arrays(store, "drawn", k, [stroke(k, i) for i in range(2)])
     back, _ = C.import_zip(store, C.export_zip(store, "drawn"), name="drawn again")
     assert [e["pixels"] for e in store.examples("drawn again")] == [e["pixels"] for e in store.examples("drawn")]
+
+
+def test_a_process_keeps_a_few_versions_loaded_and_reads_older_ones_back(store, monkeypatch):
+    monkeypatch.setattr(C, "VERSIONS_IN_MEMORY", 2)
+    C.create(store, "grow", ["bar", "line"])
+    names = []
+    for i in range(4):  # a student adds, a run starts: a new version each time
+        C.add_arrays(store, "grow", i % 2, [stroke(i % 2, i), stroke(i % 2, i + 1)])
+        if i:
+            names.append(pinned(TrainConfig(dataset="images:grow")).dataset)
+    assert len(set(names)) == 3 and [n in D.IN_MEMORY for n in names] == [False, True, True]
+    assert D.load(names[0]).info.name == names[0]  # read back from the store
