@@ -12,6 +12,7 @@ from core.jobs import owner_tag
 from core.preprocess import ImageError
 from core.store import RunStore, db_errors
 from ui.draw import drawing_ui
+from ui.i18n import fragment
 from ui.labels import md
 from ui.roles import is_teacher
 from ui.services import current
@@ -20,6 +21,7 @@ from ui.state import set_kept
 
 SHOWN_PER_CLASS = 60  # a class's newest examples shown; the counts count them all
 SHOWN_DUPLICATES = 8
+LIVE_S = 3.0  # the counts follow what classmates add this often
 
 LESSONS = (
     (
@@ -250,6 +252,29 @@ def remove(store: RunStore, ids: list[str]) -> None:
     flash("success", tr("{n} removed.", n=n))
 
 
+@fragment(run_every=LIVE_S)
+def counts_ui(store: RunStore, name: str) -> None:
+    """Each class's count and what to look at before training, as the whole class adds: redrawn every LIVE_S."""
+    row = store.dataset(name)
+    if row is None:
+        return
+    classes, counts = row["classes"], row["counts"]
+    for col, name, n in zip(st.columns(len(classes)), classes, counts):
+        col.metric(md(name), n)
+    for warning in O.advice(classes, [[None] * n for n in counts]):
+        st.warning(md(warning), icon="⚖️")  # class names are data: escaped
+    empty = [c for c, n in zip(classes, counts) if n < 2]
+    if empty:
+        st.info(
+            tr(
+                "Before a run can start, each class needs at least 2 examples (one to train on, one to test): "
+                "{classes}.",
+                classes=", ".join(md(c) for c in empty),
+            ),
+            icon="🧺",
+        )
+
+
 def look_ui(store: RunStore, row: dict) -> None:
     classes, per_class = C.examples_by_class(store, row["name"])
     st.header(tr("Your dataset, as the model will see it"))
@@ -261,22 +286,7 @@ def look_ui(store: RunStore, row: dict) -> None:
             n=f"{O.TEST_FRACTION:.0%}",
         )
     )
-    counts = [len(items) for items in per_class]
-    cols = st.columns(len(classes))
-    for col, name, n in zip(cols, classes, counts):
-        col.metric(md(name), n)
-    for warning in O.advice(classes, per_class):
-        st.warning(md(warning), icon="⚖️")  # class names are data: escaped
-    empty = [name for name, n in zip(classes, counts) if n < 2]
-    if empty:
-        st.info(
-            tr(
-                "Before a run can start, each class needs at least 2 examples (one to train on, one to test): "
-                "{classes}.",
-                classes=", ".join(md(c) for c in empty),
-            ),
-            icon="🧺",
-        )
+    counts_ui(store, row["name"])
     tags, teacher = {me()[0]}, is_teacher()
     for name, items in zip(classes, per_class):
         with st.expander(tr("{name}: {n} examples", name=md(name), n=len(items)), expanded=len(items) > 0):

@@ -47,6 +47,19 @@ def touch_stroke(cdp, points) -> None:
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
+def new_dataset(page, name: str, classes, press) -> None:
+    """Make a dataset on the Images page: its form is open while the server has none, folded once it has one."""
+    page.get_by_role("heading", name="Your own images").wait_for()
+    page.get_by_text("➕ A new dataset").wait_for()
+    page.wait_for_timeout(1000)  # the page settles before the form's state is read
+    if not page.get_by_label("Its name", exact=True).is_visible():
+        press(page.get_by_text("➕ A new dataset"))
+    page.get_by_label("Its name", exact=True).fill(name)
+    page.get_by_label("Its classes, one a line (2 to 10)").fill("\n".join(classes))
+    press(page.get_by_role("button", name="Make the dataset"))
+    page.get_by_text(f"Dataset {name} made").wait_for()
+
+
 @pytest.mark.parametrize("how", ["mouse", "touch"])
 def test_draw_three_symbols_train_and_open_a_cell(browser, server, how):
     touch = how == "touch"
@@ -59,11 +72,7 @@ def test_draw_three_symbols_train_and_open_a_cell(browser, server, how):
     name = f"symbols by {how}"
     try:
         page.goto(f"{server}/images")
-        page.get_by_role("heading", name="Your own images").wait_for()
-        page.get_by_label("Its name", exact=True).fill(name)
-        page.get_by_label("Its classes, one a line (2 to 10)").fill("\n".join(SYMBOLS))
-        press(page.get_by_role("button", name="Make the dataset"))
-        page.get_by_text(f"Dataset {name} made").wait_for()
+        new_dataset(page, name, SYMBOLS, press)
         for kind in SYMBOLS:
             press(page.get_by_role("radiogroup", name="To the class").get_by_text(kind, exact=True))
             page.wait_for_timeout(500)
@@ -117,3 +126,40 @@ def test_draw_three_symbols_train_and_open_a_cell(browser, server, how):
         assert grid["captions"] and all(c.startswith("#") for c in grid["captions"]), grid
     finally:
         context.close()
+
+
+def test_a_classmates_drawing_appears_on_everyones_page_by_itself(browser, server):
+    """Two students on the same dataset: what one adds, the other's counts show within seconds, untouched."""
+    a_context, b_context = (browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2))
+    a, b = a_context.new_page(), b_context.new_page()
+    try:
+        for p in (a, b):
+            p.set_default_timeout(60_000)
+        a.goto(f"{server}/images")
+        new_dataset(a, "pooled", ("bar", "ring"), lambda loc: loc.click())
+        b.goto(f"{server}/images")
+        b.get_by_role("combobox", name="Dataset", exact=True).wait_for()
+        b.get_by_role("combobox", name="Dataset", exact=True).click()
+        b.get_by_role("option").filter(has_text="pooled").click()
+        ring = b.get_by_test_id("stMetric").filter(has_text="ring")
+        ring.wait_for()
+        assert ring.inner_text().split()[-1] == "0"
+        a.get_by_role("radiogroup", name="To the class").get_by_text("ring", exact=True).click()
+        a.wait_for_timeout(1000)  # the page reruns with the class chosen, and draws the canvas again
+        canvas = a.locator("canvas").last
+        canvas.wait_for()
+        canvas.scroll_into_view_if_needed()
+        a.wait_for_timeout(400)
+        box = canvas.bounding_box()
+        mouse_stroke(a, shape("ring", 0, box["x"], box["y"], box["width"]))
+        a.wait_for_timeout(1200)
+        a.get_by_role("button", name="Add this drawing").click()
+        a.get_by_text("ring: 1 examples").wait_for()
+        b.wait_for_function(  # B touches nothing: its counts redraw themselves
+            """() => [...document.querySelectorAll('[data-testid=stMetric]')].some(
+                m => m.innerText.includes('ring') && m.innerText.trim().endsWith('1'))""",
+            timeout=15_000,
+        )
+    finally:
+        a_context.close()
+        b_context.close()
