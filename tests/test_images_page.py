@@ -272,3 +272,18 @@ def test_its_maker_or_the_teacher_deletes_a_dataset_for_everyone(own_services):
     at.button(key="img_delete").click().run()
     assert not at.exception and C.dataset_names(own_services.store()) == []
     assert at.expander  # the form for a new one, open again
+
+
+def test_a_run_is_still_shown_after_its_dataset_is_deleted_and_the_choice_falls_back(own_services):
+    at = shapes_page(own_services, n=3)
+    at.button(key="img_train").click().run()
+    at.switch_page("pages/train.py").run()
+    assert start_job(at).snapshot().state == "done"
+    own_services.store().delete_dataset("shapes")
+    for name in [n for n in D.IN_MEMORY if n.startswith(O.PREFIX)]:
+        D.unregister(name)  # and the server restarted: the run's version is read from the store
+    at.run()
+    assert not at.exception and at.selectbox(key="w_dataset").value == "digits"  # the choice falls back
+    at.switch_page("pages/results.py").run()
+    assert not at.exception and not errors(at), (at.exception, errors(at))
+    assert list(at.selectbox(key="res_true").options) == list(SHAPES)
