@@ -168,3 +168,23 @@ def test_a_process_keeps_a_few_versions_loaded_and_reads_older_ones_back(store, 
             names.append(pinned(TrainConfig(dataset="images:grow")).dataset)
     assert len(set(names)) == 3 and [n in D.IN_MEMORY for n in names] == [False, True, True]
     assert D.load(names[0]).info.name == names[0]  # read back from the store
+
+
+@pytest.mark.parametrize("model", ["softmax", "mlp", "cnn"])
+def test_every_model_trains_on_a_class_dataset(model, tmp_path):
+    from core import models as M
+    from core.events import Done
+    from core.train import train
+
+    assert model in M.REGISTRY
+    s = RunStore(tmp_path / "runs.db")
+    source = C.install(s)
+    try:
+        C.create(s, "three", ["bar", "line", "slash"])
+        for k in range(3):
+            C.add_arrays(s, "three", k, [stroke(k, i) for i in range(5)])
+        cfg = pinned(TrainConfig(dataset="images:three", model=model, epochs=2, batch_size=4))
+        done = [e for e in train(cfg) if isinstance(e, Done)]
+        assert done and done[0].probs.shape == (3, 3)  # one test example of each class, three classes
+    finally:
+        D.remove_source(source)
