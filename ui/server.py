@@ -19,11 +19,12 @@ def routes() -> list[Route]:
 
 @asynccontextmanager
 async def lifespan(app):
-    """Start-up: leave Streamlit's pages-folder mode, make a passcode if students can reach the server and none is
-    set (ui/roles.py), build the services every page receives (ui.services.current),
+    """Start-up: leave Streamlit's pages-folder mode, send small replies at once, make a passcode if students can
+    reach the server and none is set (ui/roles.py), build the services every page receives (ui.services.current),
     warm torch up in the background while the first browser connects. Shutdown: stop every job, so each run is
     stored as stopped, not left 'running'."""
     compat.leave_pages_folder_mode()
+    compat.reply_at_once(st.get_option("server.port"))  # no 40 ms wait for an ACK before each file (ui/compat.py)
     notice = roles.serve(st.get_option("server.address"), st.get_option("server.port"))
     if notice:  # a server students can reach is a class: its made passcode, on the teacher's console
         print(notice, flush=True)
