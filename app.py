@@ -12,7 +12,7 @@ import streamlit as st
 if __name__ != "__main__":
     from ui import server
 
-    app = st.App(__file__, routes=server.routes(), lifespan=server.lifespan)
+    app = st.App(__file__, routes=server.routes(), middleware=server.middleware(), lifespan=server.lifespan)
 else:
     from core.i18n import tr
     from core.process import page_drawn

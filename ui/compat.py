@@ -4,6 +4,7 @@ works around and which test fails if a Streamlit upgrade breaks it."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -66,3 +67,81 @@ def reply_at_once(port: int) -> bool:
             except OSError:
                 continue
     return found
+
+
+# The widgets the Train page, the default page, draws on a first visit: the names of their code files in
+# Streamlit's bundle (static/js/<Name>.<hash>.js), each loaded only when a page first shows one.
+TRAIN_WIDGETS = tuple("Button Radio Selectbox Slider NumberInput TextInput Checkbox BidiComponent Html".split())
+_IMPORTS = re.compile(rb'(?:from|import)\s*"\./([\w.-]+\.js)"')  # static imports only, not import("...")
+
+
+def widget_code(widgets=TRAIN_WIDGETS) -> list[str]:
+    """The files of Streamlit's frontend code these widgets load, with the files they import, less those the
+    page's own HTML already loads; empty if this Streamlit lays its bundle out otherwise."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    index = folder.parent.parent / "index.html"
+    if not index.is_file():
+        return []
+    loaded = index.read_text()
+    todo = [p.name for name in widgets for p in sorted(folder.glob(f"{name}.*.js"))]
+    found: dict[str, None] = {}
+    while todo:
+        name = todo.pop(0)
+        if name in found or f"./static/js/{name}" in loaded or not (folder / name).is_file():
+            continue
+        found[name] = None
+        todo += [m.decode() for m in _IMPORTS.findall((folder / name).read_bytes())]
+    return list(found)
+
+
+class PreloadTrainWidgets:
+    """ASGI middleware: the app's root page (the Train page) names the code of the widgets it draws in its
+    <head>, as <link rel="modulepreload">, as Streamlit's page does for its own code. The browser fetches it
+    while it starts Streamlit's code, instead of one widget after another once the first script run's elements
+    arrive (some fifty files, the Start button's among the last). Other pages, other files and a Streamlit whose
+    bundle is laid out otherwise pass through unchanged. Guarded by tests/e2e/test_first_page.py."""
+
+    def __init__(self, app, base_url: str | None = None):
+        self.app = app
+        base = (st.get_option("server.baseUrlPath") if base_url is None else base_url) or ""
+        self.root = "/" + base.strip("/")
+        links = "".join(f'<link rel="modulepreload" crossorigin href="./static/js/{n}">' for n in widget_code())
+        self.links = links.encode()
+
+    async def __call__(self, scope, receive, send):
+        if (
+            not self.links
+            or scope["type"] != "http"
+            or scope["method"] != "GET"
+            or (scope["path"].rstrip("/") or "/") != self.root
+        ):
+            await self.app(scope, receive, send)
+            return
+        start: dict | None = None
+        body: list[bytes] = []
+
+        async def send_page(message):
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", ()))
+                if (
+                    message["status"] == 200
+                    and headers.get(b"content-type", b"").startswith(b"text/html")
+                    and b"content-encoding" not in headers
+                ):
+                    start = message  # held until the whole page is here
+                    return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = b"".join(body).replace(b"</head>", self.links + b"</head>", 1)
+            # its own length; no validators, which named the file on disk, not this page
+            drop = {b"content-length", b"etag", b"last-modified"}
+            headers = [(k, v) for k, v in start["headers"] if k.lower() not in drop]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, send_page)

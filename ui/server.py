@@ -1,11 +1,12 @@
-"""The server's wiring, read top to bottom: what `streamlit run app.py` starts before any session, the routes it
-adds to Streamlit's own, and what it does on shutdown. app.py hands these to st.App."""
+"""The server's wiring, read top to bottom: what `streamlit run app.py` starts before any session, the routes and
+middleware it adds to Streamlit's own, and what it does on shutdown. app.py hands these to st.App."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from core.process import warm_up
@@ -15,6 +16,11 @@ from ui import compat, feed, roles, services
 def routes() -> list[Route]:
     """Routes beside Streamlit's: the live feed a running job's view fetches every second."""
     return [Route(feed.PATH, feed.live_feed)]
+
+
+def middleware() -> list[Middleware]:
+    """Before Streamlit's: the Train page's first visit names the code of its widgets up front (ui/compat.py)."""
+    return [Middleware(compat.PreloadTrainWidgets)]
 
 
 @asynccontextmanager
