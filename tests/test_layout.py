@@ -93,6 +93,27 @@ def test_no_private_modules_are_imported_outside_the_adapter():
         assert private <= allowed, (path.name, private)
 
 
+def test_no_page_relies_on_streamlits_magic():
+    """.streamlit/config.toml turns Streamlit's "magic" off (it rewrote each page's syntax tree whenever Streamlit
+    compiled it): no page, nor app.py, writes a value by leaving it alone on a line, which magic showed with
+    st.write. A docstring is not such a value."""
+    shown = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)  # what magic leaves alone
+    bare = []
+    for rel in ["app.py", *PAGES]:
+        for node in ast.walk(ast.parse((ROOT / rel).read_text())):
+            docstring = ast.get_docstring(node, clean=False) if isinstance(node, DOCUMENTED) else None
+            for field in ("body", "orelse", "finalbody"):
+                statements = getattr(node, field, None)
+                for i, stmt in enumerate(statements if isinstance(statements, list) else ()):
+                    if isinstance(stmt, ast.Expr) and not isinstance(stmt.value, shown):
+                        if not (docstring is not None and field == "body" and i == 0):
+                            bare.append(f"{rel}:{stmt.lineno}")
+    assert not bare, bare
+
+
+DOCUMENTED = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def test_every_fragment_sets_the_language():
     """A fragment's rerun does not run app.py: one made with st.fragment, not ui.i18n.fragment, renders English."""
     bare = []
