@@ -34,6 +34,7 @@ from core.i18n import ntr, tr
 from core.store import RunStore, StoreFull
 
 MAX_ORIGINAL_BYTES = 2 * 2**20  # a picture larger than this keeps only its prepared form (an export has that)
+# and a dataset keeps originals up to O.MAX_DATASET_BYTES together (what an export may hold); past it, prepared only
 MAX_PICTURES_AT_ONCE = 100  # one upload of several pictures
 VERSIONS_IN_MEMORY = 16  # versions a process keeps loaded (4 MB at most each); older ones are read back when asked
 VERSION_SEP = "@"
@@ -128,7 +129,8 @@ def add_pictures(
         except (P.ImageError, OSError, ValueError) as e:
             refused.append((filename, str(e)))
             continue
-        items.append((x.tobytes(), data if len(data) <= MAX_ORIGINAL_BYTES else None, ""))
+        items.append((x.tobytes(), data, ""))
+    items = _originals_within(store, dataset, items)
     if items:
         try:
             store.add_examples(dataset, label, items, by, nickname, O.MAX_EXAMPLES_PER_CLASS)
@@ -186,15 +188,26 @@ def import_zip(
         target = create(store, name or "images", folder.classes, by, nickname)
     added = 0
     for label, arrays, files, filenames in zip(labels, prepared, folder.images, folder.filenames):
-        items = [
-            (x.tobytes(), b if len(b) <= MAX_ORIGINAL_BYTES else None, f) for x, b, f in zip(arrays, files, filenames)
-        ]
+        items = _originals_within(store, target, [(x.tobytes(), b, f) for x, b, f in zip(arrays, files, filenames)])
         try:
             store.add_examples(target, label, items, by, nickname, O.MAX_EXAMPLES_PER_CLASS)
         except StoreFull as e:
             raise O.OwnImagesError(_full(e, store.dataset(target)["classes"][label])) from None
         added += len(items)
     return target, added
+
+
+def _originals_within(store: RunStore, dataset: str, items: list[tuple]) -> list[tuple]:
+    """The items with their original pictures kept while each is under MAX_ORIGINAL_BYTES and the dataset's
+    originals together stay under O.MAX_DATASET_BYTES; the others keep their prepared form alone (a class of phone
+    photos does not fill the database; an export then holds their 28×28 versions)."""
+    left = O.MAX_DATASET_BYTES - store.originals_bytes(dataset)
+    out = []
+    for pixels, original, filename in items:
+        keep = original is not None and len(original) <= min(MAX_ORIGINAL_BYTES, left)
+        left -= len(original) if keep else 0
+        out.append((pixels, original if keep else None, filename))
+    return out
 
 
 def export_zip(store: RunStore, name: str) -> bytes:

@@ -635,6 +635,13 @@ class RunStore:
             out.append(d)
         return out
 
+    def originals_bytes(self, name: str) -> int:
+        """How many bytes a dataset's original pictures take together."""
+        r = self._query(
+            "SELECT COALESCE(SUM(LENGTH(original)), 0) AS n FROM own_examples WHERE dataset=?", (name,)
+        ).fetchone()
+        return int(r["n"])
+
     def example(self, example_id: str) -> dict | None:
         """One example's dataset, label, added_by and nickname (to check who may remove it), or None."""
         r = self._query(

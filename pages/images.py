@@ -365,7 +365,9 @@ def use_ui(store: RunStore, row: dict) -> None:
     a.button(tr("Train on it"), key="img_train", on_click=train_on, args=(row["name"],), type="primary", icon="🏋️")
     if st.session_state.pop("img_go_train", False):
         st.switch_page("pages/train.py")
-    if sum(row["counts"]):
+    if min(row["counts"]) == 0:  # an ImageFolder zip has a folder of pictures for each class
+        b.caption(tr("Export once every class has an example."))
+    else:
         b.download_button(
             tr("Export as a zip"),
             data=lambda: C.export_zip(store, row["name"]),

@@ -4,11 +4,14 @@ the server's memory and the examples' removal, and a zip round-trips through the
 
 from __future__ import annotations
 
+import io
 import random
 import threading
+import zipfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from core import class_images as C
 from core import data as D
@@ -188,3 +191,19 @@ def test_every_model_trains_on_a_class_dataset(model, tmp_path):
         assert done and done[0].probs.shape == (3, 3)  # one test example of each class, three classes
     finally:
         D.remove_source(source)
+
+
+def test_originals_are_kept_within_a_datasets_budget_and_the_rest_export_prepared(store, monkeypatch):
+    monkeypatch.setattr(O, "MAX_DATASET_BYTES", 600)  # room for two of these pictures' files (about 260 bytes each)
+    C.create(store, "budget", list(SHAPES))
+    pictures = [(f"{i}.png", shape_png("circle", random.Random(i))) for i in range(4)]
+    assert C.add_pictures(store, "budget", 0, pictures).added == 4
+    kept = [e["original"] is not None for e in store.examples("budget", originals=True)]
+    assert kept == [True, True, False, False] and store.originals_bytes("budget") <= 600
+    for k in (1, 2):
+        C.add_arrays(store, "budget", k, [stroke(k, 0)])
+    monkeypatch.undo()  # the export's own limit as the server has it
+    with zipfile.ZipFile(io.BytesIO(C.export_zip(store, "budget"))) as zf:
+        circle = [zf.read(n) for n in sorted(zf.namelist()) if n.startswith("circle/") and n != "circle/"]
+    assert circle[:2] == [b for _, b in pictures[:2]] and len(circle) == 4  # two originals, two 28×28 PNGs
+    assert all(Image.open(io.BytesIO(b)).size == (28, 28) for b in circle[2:])
