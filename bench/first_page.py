@@ -3,6 +3,7 @@ Streamlit app (a title, a slider and a button), timed side by side in one run.
 
     python bench/first_page.py                # 10 loads each, real data in $DATA_DIR (default ../shared/data)
     python bench/first_page.py --repeats 20
+    python bench/first_page.py --also /tmp/before   # and another checkout (git worktree add /tmp/before HEAD~1)
 
 Both servers run on 127.0.0.1 from this Python (`streamlit run ... --server.headless true`) and are warmed up with
 one page load each first (in a class the server is already running: what is measured is a new tab's first page).
@@ -123,6 +124,12 @@ def show(name: str, seconds: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="another checkout's app.py to time in the same run (a change's before)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -138,6 +145,11 @@ def main() -> None:
             "Train page (this project)": (f"http://127.0.0.1:{project_port}/", "▶ Start training"),
             "bare Streamlit app": (f"http://127.0.0.1:{bare_port}/", "A button"),
         }
+        for i, other in enumerate(args.also):  # the same page from another checkout, in the same alternation
+            port = free_port()
+            data = {"RUNS_DB": str(tmp / f"also{i}.db"), "DATA_DIR": os.environ["DATA_DIR"]}
+            servers.append(serve(Path(other).resolve() / "app.py", port, data))
+            sides[f"Train page ({other})"] = (f"http://127.0.0.1:{port}/", "▶ Start training")
         times = {name: [] for name in sides}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
@@ -152,9 +164,11 @@ def main() -> None:
             stop_server(proc)
     for name, seconds in times.items():
         show(name, seconds)
-    project, bare_app = times.values()
+    project, bare_app, *others = times.values()
     ratio = statistics.median(project) / statistics.median(bare_app)
     print(f"ratio of the medians (project / bare): {ratio:.2f}× (target ≤ 1.2×)", flush=True)
+    for name, seconds in zip(list(times)[2:], others):
+        print(f"ratio of the medians ({name} / bare): {statistics.median(seconds) / statistics.median(bare_app):.2f}×")
 
 
 if __name__ == "__main__":
