@@ -15,6 +15,7 @@ from ui.live_view import chart
 from ui.loading import checkpoint_ui, load_dataset
 from ui.rewind import model_at, rewind_ui
 from ui.session import current_view, linked_run_ui
+from ui.tap import tap_selects_ui
 
 # metrics.per_class's columns (its keys are data) -> the headings shown
 COLUMNS = {
@@ -137,6 +138,7 @@ def confusion_ui(ds, labels, preds) -> None:
     shown = dict(zip(classes, names))
     st.header(tr("Confusion matrix"))
     normalized = st.toggle(tr("Row-normalized (share of each true class)"), key="res_norm")
+    tap_selects_ui()  # on a tablet, a tap on a cell opens it too
     cm = metrics.confusion(labels, preds, len(classes), normalize=normalized)
     event = chart(
         st, plots.confusion_heatmap(cm, names, normalized), key="res_cm", on_select="rerun", selection_mode="points"
