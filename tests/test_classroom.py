@@ -231,3 +231,16 @@ def test_a_locked_field_holds_on_the_students_page_whatever_they_do(own_services
     at.selectbox(key="w_preset").set_value("d2l-softmax").run()  # a recipe with batch 256
     assert at.number_input(key="w_batch").value == 64
     assert any("Locked by your teacher: Batch size" in c.value for c in at.caption)
+
+
+def test_the_console_deletes_one_students_finished_run(own_services):
+    from tests.conftest import until
+
+    jobs = [own_services.jobs.submit(CFG.with_(pace="full"), nick, student=nick) for nick in ("ada", "bo")]
+    assert until(lambda: all(j.state == "done" for j in jobs), 60)
+    store = own_services.store()
+    assert until(lambda: all((store.get(j.id) or {}).get("state") == "done" for j in jobs), 10)
+    at = console()
+    at.selectbox(key="t_run").set_value(jobs[0].id).run()
+    at.button(key="t_delete").click().run()
+    assert store.get(jobs[0].id) is None and store.get(jobs[1].id) is not None  # that one, and only that one
