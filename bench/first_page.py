@@ -20,18 +20,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATA_DIR", str(ROOT.parent / "shared" / "data"))
 
-from tests.e2e.conftest import CHROMIUM, FLAGS, free_port, stop_server  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, FLAGS, free_port, start_server, stop_server  # noqa: E402
 
 BARE = """import streamlit as st
 
@@ -39,45 +37,6 @@ st.title("A bare Streamlit app")
 st.slider("A slider", 0, 100, 50)
 st.button("A button")
 """
-
-
-def serve(script: Path, port: int, env: dict | None = None) -> subprocess.Popen:
-    """`streamlit run script` on 127.0.0.1:port from the script's folder; returns once /_stcore/health answers."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            script.name,
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=script.parent,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit run {script} exited with {proc.returncode}")
-    proc.kill()
-    raise RuntimeError(f"streamlit run {script} did not become healthy within 60 s")
 
 
 # The button named `name` is visible (a box on the page, not hidden) and no script run is going on (Streamlit's
@@ -138,9 +97,9 @@ def main() -> None:
     bare.parent.mkdir()
     bare.write_text(BARE)
     project_port, bare_port = free_port(), free_port()
-    servers = [serve(ROOT / "app.py", project_port, {"RUNS_DB": str(tmp / "runs.db")})]
+    servers = [start_server(project_port, {"RUNS_DB": str(tmp / "runs.db")})]
     try:
-        servers.append(serve(bare, bare_port))
+        servers.append(start_server(bare_port, script=bare))
         sides = {
             "Train page (this project)": (f"http://127.0.0.1:{project_port}/", "▶ Start training"),
             "bare Streamlit app": (f"http://127.0.0.1:{bare_port}/", "A button"),
@@ -148,7 +107,7 @@ def main() -> None:
         for i, other in enumerate(args.also):  # the same page from another checkout, in the same alternation
             port = free_port()
             data = {"RUNS_DB": str(tmp / f"also{i}.db"), "DATA_DIR": os.environ["DATA_DIR"]}
-            servers.append(serve(Path(other).resolve() / "app.py", port, data))
+            servers.append(start_server(port, data, script=Path(other).resolve() / "app.py"))
             sides[f"Train page ({other})"] = (f"http://127.0.0.1:{port}/", "▶ Start training")
         times = {name: [] for name in sides}
         with sync_playwright() as p:

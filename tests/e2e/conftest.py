@@ -67,9 +67,11 @@ def start_server(
     log: Path | None = None,
     prefix: list[str] | None = None,
     address: str = "127.0.0.1",
+    script: Path = ROOT / "app.py",
 ) -> subprocess.Popen:
-    """streamlit run app.py bound to address:port (after `prefix`, e.g. taskset); returns once /_stcore/health
-    answers on 127.0.0.1 (the tests only ever talk to loopback)."""
+    """streamlit run `script` (this project's app.py; a bench's own app) from its folder, bound to address:port
+    (after `prefix`, e.g. taskset); returns once /_stcore/health answers on 127.0.0.1 (the tests only ever talk to
+    loopback). A first start from a cold disk takes a while: a minute at most."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [
@@ -78,7 +80,7 @@ def start_server(
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            script.name,
             "--server.headless",
             "true",
             "--server.address",
@@ -90,7 +92,7 @@ def start_server(
             "--server.fileWatcherType",
             "none",
         ],
-        cwd=ROOT,
+        cwd=script.parent,
         env={**os.environ, **(env or {})},
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -104,9 +106,9 @@ def start_server(
         except OSError:
             time.sleep(0.3)
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+            raise RuntimeError(f"streamlit run {script} exited with {proc.returncode}")
     proc.kill()
-    raise RuntimeError("streamlit did not become healthy within 60 s")
+    raise RuntimeError(f"streamlit run {script} did not become healthy within 60 s")
 
 
 MENU = "Runs & class"  # app.py's menu in the top bar, holding the pages about several runs and the class
