@@ -3,6 +3,7 @@ its own, and the Train page's widget code named in the root page's <head> (tests
 both against a real server)."""
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 from pathlib import Path
@@ -64,7 +65,10 @@ def fetch(app, path: str, method: str = "GET") -> tuple[dict, bytes]:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app({"type": "http", "method": method, "path": path, "headers": []}, receive, send))
+    request = app({"type": "http", "method": method, "path": path, "headers": []}, receive, send)
+    # on a thread of its own: a browser test run before in this worker leaves playwright's loop running on this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, request).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     return dict(start["headers"]), b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 

@@ -34,7 +34,9 @@ def test_rewind_inside_and_results_and_play_the_templates(browser, server):
     assert play.evaluate(active) == 0
     frames = play.evaluate("gd => gd.layout.sliders[0].steps.length")
     play.locator(".updatemenu-button").filter(has_text="Play").click()
-    page.wait_for_function(f"gd => ({active})(gd) === {frames - 1}", arg=play.element_handle(), timeout=20_000)
+    # half a second a frame, and a loaded machine's redraw of ten heatmaps a frame may take longer: two seconds each
+    wait = max(20_000, frames * 2_000)
+    page.wait_for_function(f"gd => ({active})(gd) === {frames - 1}", arg=play.element_handle(), timeout=wait)
     assert play.evaluate("gd => gd.layout.sliders[0].steps.at(-1).label") == "epoch 4"
 
     page.get_by_role("link", name="Results").click()

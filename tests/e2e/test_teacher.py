@@ -59,6 +59,8 @@ def test_a_teacher_leads_three_students(browser, tmp_path):
 
         # a long run of ada's, stopped from the console
         type_into(ada, "Epochs", 100)
+        ada.get_by_text("Slow motion", exact=True).click()  # about 100 s: still training when the console looks
+        ada.wait_for_timeout(500)
         ada.get_by_role("button", name="▶ Start training").click()
         ada.get_by_role("button", name="⏸ Pause").wait_for()
         teacher.get_by_text("· 1 training ·").wait_for()  # the console's next redraw has it
