@@ -327,7 +327,9 @@ def render() -> None:
     title_row(tr("Train a classifier, watch it learn"), tr("For the projector: the sidebar folded, the charts wide"))
     if services.store() is None or services.store_error():  # training works, but nothing is kept: say so
         st.warning(services.store_error(), icon="🗄️")
-    locked, st.session_state[LESSON_TAG] = lesson_ui(services)  # the teacher's exercise, before the settings
+    job = current_job()
+    idle = job is None or job.state not in ACTIVE  # a training run's page reruns only when the run ends
+    locked, st.session_state[LESSON_TAG] = lesson_ui(services, watching=idle)  # the teacher's exercise, first
     run_area(controls_ui(locked))
     skip_link_ui(tr("Skip to ▶ Start training"), "start")  # the keyboard's first Tab stop (ui/skip.py)
     remembered_nickname_ui()  # last: the device's answer may rerun the page (ui/device.py)

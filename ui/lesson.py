@@ -94,12 +94,15 @@ def load(cfg) -> None:
         set_kept(key, getattr(cfg, field))
 
 
-def lesson_ui(services) -> tuple[frozenset[str], str]:
+def lesson_ui(services, watching: bool = True) -> tuple[frozenset[str], str]:
     """On the Train page, before its settings are drawn: the teacher's exercise, with one click to load it, the
     student's value in the class experiment, and the locked fields held at the exercise's values. Returns the
-    fields the student cannot change and the tag a run started now carries (its experiment's, or '')."""
+    fields the student cannot change and the tag a run started now carries (its experiment's, or '').
+    `watching`: look for a new exercise every WATCH_S (a rerun each time): not while the student's run trains,
+    whose live view follows the live feed with no rerun at all, and redraws the page when the run ends."""
     sent = exercise(services)
-    watch(services, sent.id if sent else None)
+    if watching:
+        watch(services, sent.id if sent else None)
     if sent is None:
         return frozenset(), ""
     index = my_value(services, sent)
