@@ -19,7 +19,7 @@ from ui.state import FIELDS, kept, set_kept
 KEY = "exercise"  # the exercise on now, its key in the store's class_state
 EXPERIMENT = "experiment"  # the last exercise that was an experiment: its plot stays after the exercise ends
 LOOK_S = 2.0  # a process reads the exercise from the store at most this often, whatever its number of tabs
-WATCH_S = 4.0  # how often a student's open Train page looks for a new exercise
+WATCH_S = 15.0  # how often an idle Train page looks for a new exercise (each look is a rerun: rare on purpose)
 
 _cache_lock = threading.Lock()
 _cache: dict = {}  # (store id, key) -> (when read, the exercise or None)
